@@ -1,0 +1,41 @@
+//! [`Datapoint`]: one value of one series at one second.
+
+use crate::path::MetricPath;
+use crate::value::Value;
+
+/// One measurement: a series, a value and a Unix timestamp in seconds.
+///
+/// The timestamp is always explicit: this crate never reads a clock, and `0`
+/// means 1970-01-01T00:00:00Z, not "now" (aiographite's `timestamp=0` meant
+/// "now"). Adapters fill in "now" where their API lets it be left out.
+///
+/// ```
+/// use graphite_proto::{Datapoint, MetricPath, Value};
+///
+/// let dp = Datapoint::new(MetricPath::new("servers.web1.cpu")?, 42, 1_700_000_000);
+/// assert_eq!(dp.value, Value::Int(42));
+/// let float = Datapoint::new(dp.path.clone(), Value::try_from(0.5)?, 1_700_000_001);
+/// assert_eq!(float.value, Value::Float(0.5));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Datapoint {
+    /// The series.
+    pub path: MetricPath,
+    /// The value.
+    pub value: Value,
+    /// Unix time in seconds.
+    pub timestamp: i64,
+}
+
+impl Datapoint {
+    /// Builds a datapoint. Floats go through [`Value::try_from`] first, which
+    /// refuses NaN and infinities.
+    pub fn new(path: MetricPath, value: impl Into<Value>, timestamp: i64) -> Self {
+        Self {
+            path,
+            value: value.into(),
+            timestamp,
+        }
+    }
+}

@@ -1,0 +1,649 @@
+//! Reading pickle frames: a small, bounded pickle virtual machine.
+//!
+//! Only data opcodes exist here (numbers, strings, tuples, lists, memo); any
+//! opcode that would import or call something is an error, so no input can do
+//! more than build data. Every object is backed by input bytes already
+//! received: lengths in the input are checked against the bytes present
+//! before anything is read, so working memory grows linearly with the frame
+//! and never with what a length field claims.
+
+use std::collections::HashMap;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::{DEFAULT_MAX_FRAME_LEN, op};
+use crate::datapoint::Datapoint;
+use crate::path::{MetricPath, NameError};
+use crate::plaintext::parse_value;
+use crate::value::{Value, ValueError};
+
+/// A frame that cannot be read at all.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The length prefix is over the limit. Carbon drops the connection
+    /// here; the stream cannot be resynchronised, so nothing was consumed.
+    #[error("frame of {len} bytes is over the {max}-byte limit")]
+    TooLarge {
+        /// The announced payload length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The payload is not a pickle of a list. The frame was consumed;
+    /// decoding can go on with the next one.
+    #[error("malformed pickle at byte {offset}: {reason}")]
+    Malformed {
+        /// Offset in the payload.
+        offset: usize,
+        /// What was wrong.
+        reason: MalformedReason,
+    },
+}
+
+/// Why a payload is not a usable pickle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MalformedReason {
+    /// The payload ended inside an opcode or before `STOP`.
+    #[error("payload ends too early")]
+    Truncated,
+    /// An opcode this decoder does not run (imports, calls, dicts, ...).
+    #[error("opcode {0:#04x} is not allowed")]
+    UnsupportedOpcode(u8),
+    /// An opcode needed more stack items than there were.
+    #[error("stack underflow")]
+    StackUnderflow,
+    /// An opcode needed a mark and none was set.
+    #[error("no mark on the stack")]
+    NoMark,
+    /// A memo lookup of a key never stored.
+    #[error("memo key {0} was never stored")]
+    MissingMemo(u64),
+    /// `APPEND`/`APPENDS` on something that is not a list.
+    #[error("append to a value that is not a list")]
+    NotAList,
+    /// A text-form number, string or memo key that does not parse.
+    #[error("bad text argument")]
+    BadText,
+    /// The pickled value is not a list or tuple of items.
+    #[error("top-level value is not a list of datapoints")]
+    NotASequence,
+}
+
+/// One item of a frame that is not `(path, (timestamp, value))`. Carbon
+/// skips such items one by one; so does this decoder, reporting each.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("item {index}: {kind}")]
+pub struct ItemError {
+    /// Index of the item in the frame's list.
+    pub index: usize,
+    /// What is wrong with it.
+    pub kind: ItemErrorKind,
+}
+
+/// What is wrong with a pickled item.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ItemErrorKind {
+    /// Not a pair `(path, (timestamp, value))`.
+    #[error("not of the form (path, (timestamp, value))")]
+    Shape,
+    /// The path is not a string.
+    #[error("path is not a string")]
+    PathNotString,
+    /// The path is not a valid metric name.
+    #[error("path: {0}")]
+    Name(#[from] NameError),
+    /// The timestamp is not a number that fits in `i64` seconds.
+    #[error("timestamp is not a number of seconds")]
+    Timestamp,
+    /// The value is not a number.
+    #[error("value is not a number")]
+    Value,
+    /// The value is NaN or infinite.
+    #[error("value: {0}")]
+    NonFinite(#[from] ValueError),
+}
+
+/// The result of decoding one frame: one entry per item, in order.
+pub type Frame = Vec<Result<Datapoint, ItemError>>;
+
+/// A streaming decoder of carbon pickle frames.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use graphite_proto::{pickle::{PickleDecoder, PickleEncoder}, Datapoint, MetricPath};
+///
+/// let dp = Datapoint::new(MetricPath::new("a.b")?, 1, 1_700_000_000);
+/// let mut wire = BytesMut::new();
+/// PickleEncoder::new().encode_batch(&[dp.clone()], &mut wire)?;
+/// let mut decoder = PickleDecoder::new();
+/// let frame = decoder.decode(&mut wire)?.expect("complete frame");
+/// assert_eq!(frame, vec![Ok(dp)]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct PickleDecoder {
+    max_frame_len: usize,
+}
+
+impl Default for PickleDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PickleDecoder {
+    /// A decoder with carbon's default limit.
+    pub fn new() -> Self {
+        Self::with_max_frame_len(DEFAULT_MAX_FRAME_LEN)
+    }
+
+    /// A decoder refusing payloads longer than `max_frame_len`.
+    pub fn with_max_frame_len(max_frame_len: usize) -> Self {
+        Self { max_frame_len }
+    }
+
+    /// Decodes the next complete frame in `src`, consuming it.
+    ///
+    /// `Ok(None)`: `src` does not yet hold a whole frame. An oversized length
+    /// prefix is an error at once, before its payload arrives.
+    pub fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
+        let Some(header) = src.get(..4) else {
+            return Ok(None);
+        };
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        if len > self.max_frame_len {
+            return Err(FrameError::TooLarge {
+                len,
+                max: self.max_frame_len,
+            });
+        }
+        if src.len() < 4 + len {
+            return Ok(None);
+        }
+        src.advance(4);
+        let payload = src.split_to(len).freeze();
+        decode_payload(&payload).map(Some)
+    }
+}
+
+/// Unpickles one frame's payload (without the length prefix).
+pub fn decode_payload(payload: &Bytes) -> Result<Frame, FrameError> {
+    let mut vm = Machine::new(payload);
+    let root = vm.run().map_err(|(offset, reason)| FrameError::Malformed { offset, reason })?;
+    let items = match vm.objects[root as usize] {
+        Obj::List(l) => vm.lists[l as usize].clone(),
+        Obj::Tuple { start, len } => vm.children[start as usize..(start + len) as usize].to_vec(),
+        _ => {
+            return Err(FrameError::Malformed {
+                offset: payload.len(),
+                reason: MalformedReason::NotASequence,
+            });
+        }
+    };
+    Ok(items
+        .iter()
+        .enumerate()
+        .map(|(index, &item)| vm.datapoint(item).map_err(|kind| ItemError { index, kind }))
+        .collect())
+}
+
+/// A pickled object. Strings are ranges of the payload; containers hold
+/// indices into [`Machine::objects`].
+#[derive(Clone, Copy, Debug)]
+enum Obj {
+    Int(i128),
+    BigInt,
+    Float(f64),
+    /// Text or bytes: `start..start + len` of the payload.
+    Str { start: u32, len: u32 },
+    /// `children[start..start + len]`.
+    Tuple { start: u32, len: u32 },
+    /// Index into [`Machine::lists`] (lists are mutable).
+    List(u32),
+    None,
+}
+
+/// Stack entries are object indices; `MARK` is kept apart, as CPython's
+/// metastack does.
+struct Machine<'a> {
+    input: &'a Bytes,
+    pos: usize,
+    objects: Vec<Obj>,
+    children: Vec<u32>,
+    lists: Vec<Vec<u32>>,
+    stack: Vec<u32>,
+    marks: Vec<usize>,
+    memo: HashMap<u64, u32>,
+}
+
+type Fail = (usize, MalformedReason);
+
+impl<'a> Machine<'a> {
+    fn new(input: &'a Bytes) -> Self {
+        Self {
+            input,
+            pos: 0,
+            objects: Vec::new(),
+            children: Vec::new(),
+            lists: Vec::new(),
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: HashMap::new(),
+        }
+    }
+
+    fn fail(&self, reason: MalformedReason) -> Fail {
+        (self.pos, reason)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Fail> {
+        let input: &'a [u8] = self.input;
+        let bytes = self
+            .pos
+            .checked_add(n)
+            .and_then(|end| input.get(self.pos..end))
+            .ok_or((self.pos, MalformedReason::Truncated))?;
+        self.pos += n;
+        Ok(bytes)
+    }
+
+    fn take_array<const N: usize>(&mut self) -> Result<[u8; N], Fail> {
+        let bytes = self.take(N)?;
+        let mut out = [0; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    /// A text argument up to its newline (protocol 0).
+    fn take_line(&mut self) -> Result<&'a str, Fail> {
+        let input: &'a [u8] = self.input;
+        let rest = &input[self.pos..];
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or((self.pos, MalformedReason::Truncated))?;
+        let line = std::str::from_utf8(&rest[..end]).map_err(|_| self.fail(MalformedReason::BadText))?;
+        self.pos += end + 1;
+        Ok(line)
+    }
+
+    fn push(&mut self, obj: Obj) {
+        let index = self.objects.len() as u32;
+        self.objects.push(obj);
+        self.stack.push(index);
+    }
+
+    fn push_str(&mut self, len: usize) -> Result<(), Fail> {
+        let start = self.pos;
+        self.take(len)?;
+        self.push(Obj::Str {
+            start: start as u32,
+            len: len as u32,
+        });
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Result<u32, Fail> {
+        if self.marks.last().is_some_and(|&m| m >= self.stack.len()) {
+            return Err(self.fail(MalformedReason::StackUnderflow));
+        }
+        self.stack.pop().ok_or((self.pos, MalformedReason::StackUnderflow))
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<u32>, Fail> {
+        let mark = self.marks.pop().ok_or((self.pos, MalformedReason::NoMark))?;
+        Ok(self.stack.split_off(mark))
+    }
+
+    fn make_tuple(&mut self, items: &[u32]) {
+        let start = self.children.len() as u32;
+        self.children.extend_from_slice(items);
+        self.push(Obj::Tuple {
+            start,
+            len: items.len() as u32,
+        });
+    }
+
+    fn top_n(&mut self, n: usize) -> Result<Vec<u32>, Fail> {
+        let floor = self.marks.last().copied().unwrap_or(0);
+        if self.stack.len() < floor + n {
+            return Err(self.fail(MalformedReason::StackUnderflow));
+        }
+        Ok(self.stack.split_off(self.stack.len() - n))
+    }
+
+    fn append(&mut self, list: u32, items: &[u32]) -> Result<(), Fail> {
+        match self.objects[list as usize] {
+            Obj::List(l) => {
+                self.lists[l as usize].extend_from_slice(items);
+                Ok(())
+            }
+            _ => Err(self.fail(MalformedReason::NotAList)),
+        }
+    }
+
+    fn memo_put(&mut self, key: u64) -> Result<(), Fail> {
+        let top = *self.stack.last().ok_or((self.pos, MalformedReason::StackUnderflow))?;
+        self.memo.insert(key, top);
+        Ok(())
+    }
+
+    fn memo_get(&mut self, key: u64) -> Result<(), Fail> {
+        let obj = *self
+            .memo
+            .get(&key)
+            .ok_or((self.pos, MalformedReason::MissingMemo(key)))?;
+        self.stack.push(obj);
+        Ok(())
+    }
+
+    fn push_long(&mut self, bytes: &[u8]) {
+        let obj = if bytes.is_empty() {
+            Obj::Int(0)
+        } else if bytes.len() <= 16 {
+            let fill = if bytes[bytes.len() - 1] & 0x80 != 0 { 0xff } else { 0 };
+            let mut le = [fill; 16];
+            le[..bytes.len()].copy_from_slice(bytes);
+            Obj::Int(i128::from_le_bytes(le))
+        } else {
+            Obj::BigInt
+        };
+        self.push(obj);
+    }
+
+    fn text_number(&self, text: &str) -> Result<Obj, Fail> {
+        let text = text.strip_suffix('L').unwrap_or(text);
+        if let Ok(i) = text.parse::<i128>() {
+            return Ok(Obj::Int(i));
+        }
+        if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') && !text.is_empty() {
+            return Ok(Obj::BigInt);
+        }
+        Err(self.fail(MalformedReason::BadText))
+    }
+
+    /// Runs to `STOP` and returns the result object.
+    fn run(&mut self) -> Result<u32, Fail> {
+        loop {
+            let [code] = self.take_array::<1>()?;
+            match code {
+                op::STOP => return self.pop(),
+                op::PROTO => {
+                    self.take(1)?;
+                }
+                op::FRAME => {
+                    self.take(8)?;
+                }
+                op::MARK => self.marks.push(self.stack.len()),
+                op::EMPTY_LIST => {
+                    self.lists.push(Vec::new());
+                    self.push(Obj::List(self.lists.len() as u32 - 1));
+                }
+                op::LIST => {
+                    let items = self.pop_mark()?;
+                    self.lists.push(items);
+                    self.push(Obj::List(self.lists.len() as u32 - 1));
+                }
+                op::EMPTY_TUPLE => self.make_tuple(&[]),
+                op::TUPLE => {
+                    let items = self.pop_mark()?;
+                    self.make_tuple(&items);
+                }
+                op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
+                    let items = self.top_n(usize::from(code - op::TUPLE1 + 1))?;
+                    self.make_tuple(&items);
+                }
+                op::APPEND => {
+                    let item = self.pop()?;
+                    let list = *self.stack.last().ok_or((self.pos, MalformedReason::StackUnderflow))?;
+                    self.append(list, &[item])?;
+                }
+                op::APPENDS => {
+                    let items = self.pop_mark()?;
+                    let list = *self.stack.last().ok_or((self.pos, MalformedReason::StackUnderflow))?;
+                    self.append(list, &items)?;
+                }
+                op::BININT => {
+                    let v = i32::from_le_bytes(self.take_array()?);
+                    self.push(Obj::Int(i128::from(v)));
+                }
+                op::BININT1 => {
+                    let [v] = self.take_array()?;
+                    self.push(Obj::Int(i128::from(v)));
+                }
+                op::BININT2 => {
+                    let v = u16::from_le_bytes(self.take_array()?);
+                    self.push(Obj::Int(i128::from(v)));
+                }
+                op::LONG1 => {
+                    let [n] = self.take_array()?;
+                    let bytes = self.take(usize::from(n))?;
+                    self.push_long(bytes);
+                }
+                op::LONG4 => {
+                    let n = i32::from_le_bytes(self.take_array()?);
+                    let n = usize::try_from(n).map_err(|_| self.fail(MalformedReason::BadText))?;
+                    let bytes = self.take(n)?;
+                    self.push_long(bytes);
+                }
+                op::INT => {
+                    let obj = match self.take_line()? {
+                        "00" => Obj::Int(0),
+                        "01" => Obj::Int(1),
+                        text => self.text_number(text)?,
+                    };
+                    self.push(obj);
+                }
+                op::LONG => {
+                    let text = self.take_line()?;
+                    let obj = self.text_number(text)?;
+                    self.push(obj);
+                }
+                op::FLOAT => {
+                    let text = self.take_line()?;
+                    let v = text.parse().map_err(|_| self.fail(MalformedReason::BadText))?;
+                    self.push(Obj::Float(v));
+                }
+                op::BINFLOAT => {
+                    let v = f64::from_be_bytes(self.take_array()?);
+                    self.push(Obj::Float(v));
+                }
+                op::BINUNICODE | op::BINSTRING => {
+                    let n = u32::from_le_bytes(self.take_array()?);
+                    self.push_str(n as usize)?;
+                }
+                op::SHORT_BINUNICODE | op::SHORT_BINSTRING => {
+                    let [n] = self.take_array()?;
+                    self.push_str(usize::from(n))?;
+                }
+                op::BINUNICODE8 => {
+                    let n = u64::from_le_bytes(self.take_array()?);
+                    let n = usize::try_from(n).map_err(|_| self.fail(MalformedReason::Truncated))?;
+                    self.push_str(n)?;
+                }
+                op::STRING | op::UNICODE => {
+                    let start = self.pos;
+                    let line = self.take_line()?;
+                    // Protocol 0 text: `'...'` (STRING) or raw (UNICODE).
+                    // Escapes are refused rather than guessed.
+                    let (skip, body) = if code == op::STRING {
+                        let quoted = line
+                            .strip_prefix('\'')
+                            .and_then(|l| l.strip_suffix('\''))
+                            .or_else(|| line.strip_prefix('"').and_then(|l| l.strip_suffix('"')));
+                        (1, quoted.ok_or((start, MalformedReason::BadText))?)
+                    } else {
+                        (0, line)
+                    };
+                    if body.contains('\\') {
+                        return Err((start, MalformedReason::BadText));
+                    }
+                    self.push(Obj::Str {
+                        start: (start + skip) as u32,
+                        len: body.len() as u32,
+                    });
+                }
+                op::NONE => self.push(Obj::None),
+                op::NEWTRUE => self.push(Obj::Int(1)),
+                op::NEWFALSE => self.push(Obj::Int(0)),
+                op::BINPUT => {
+                    let [k] = self.take_array()?;
+                    self.memo_put(u64::from(k))?;
+                }
+                op::LONG_BINPUT => {
+                    let k = u32::from_le_bytes(self.take_array()?);
+                    self.memo_put(u64::from(k))?;
+                }
+                op::PUT => {
+                    let k = self.take_line()?.parse().map_err(|_| self.fail(MalformedReason::BadText))?;
+                    self.memo_put(k)?;
+                }
+                op::MEMOIZE => {
+                    let k = self.memo.len() as u64;
+                    self.memo_put(k)?;
+                }
+                op::BINGET => {
+                    let [k] = self.take_array()?;
+                    self.memo_get(u64::from(k))?;
+                }
+                op::LONG_BINGET => {
+                    let k = u32::from_le_bytes(self.take_array()?);
+                    self.memo_get(u64::from(k))?;
+                }
+                op::GET => {
+                    let k = self.take_line()?.parse().map_err(|_| self.fail(MalformedReason::BadText))?;
+                    self.memo_get(k)?;
+                }
+                other => return Err((self.pos - 1, MalformedReason::UnsupportedOpcode(other))),
+            }
+        }
+    }
+
+    /// The elements of a tuple or list.
+    fn sequence(&self, obj: u32) -> Option<&[u32]> {
+        match self.objects[obj as usize] {
+            Obj::Tuple { start, len } => Some(&self.children[start as usize..(start + len) as usize]),
+            Obj::List(l) => Some(&self.lists[l as usize]),
+            _ => None,
+        }
+    }
+
+    fn pair(&self, obj: u32) -> Result<(u32, u32), ItemErrorKind> {
+        match self.sequence(obj) {
+            Some(&[a, b]) => Ok((a, b)),
+            _ => Err(ItemErrorKind::Shape),
+        }
+    }
+
+    fn number(&self, obj: u32) -> Option<Value> {
+        match self.objects[obj as usize] {
+            Obj::Int(i) => i64::try_from(i)
+                .map(Value::Int)
+                .or_else(|_| u64::try_from(i).map(Value::UInt))
+                .ok()
+                .or(Some(Value::Float(i as f64))),
+            Obj::Float(f) => Some(Value::Float(f)),
+            Obj::Str { start, len } => {
+                let text = std::str::from_utf8(&self.input[start as usize..(start + len) as usize]).ok()?;
+                parse_value(text.trim()).ok()
+            }
+            Obj::BigInt | Obj::Tuple { .. } | Obj::List(_) | Obj::None => None,
+        }
+    }
+
+    fn datapoint(&self, item: u32) -> Result<Datapoint, ItemErrorKind> {
+        let (path, point) = self.pair(item)?;
+        let (stamp, value) = self.pair(point)?;
+        let Obj::Str { start, len } = self.objects[path as usize] else {
+            return Err(ItemErrorKind::PathNotString);
+        };
+        let bytes = self.input.slice(start as usize..(start + len) as usize);
+        let path = MetricPath::from_bytes(bytes)?;
+        let timestamp = match self.number(stamp).ok_or(ItemErrorKind::Timestamp)? {
+            Value::Int(i) => i,
+            Value::Float(f) if f.is_finite() && f.abs() < 9.2e18 => f.trunc() as i64,
+            _ => return Err(ItemErrorKind::Timestamp),
+        };
+        let value = match self.number(value).ok_or(ItemErrorKind::Value)? {
+            Value::Float(f) => Value::float(f)?,
+            v => v,
+        };
+        Ok(Datapoint { path, value, timestamp })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(payload: &[u8]) -> Result<Frame, FrameError> {
+        decode_payload(&Bytes::copy_from_slice(payload))
+    }
+
+    #[test]
+    fn reads_cpython_protocol_2_with_memo() {
+        // pickle.dumps([('a.b', (1700000000, 1.5)), ('c', (5, -3))], protocol=2)
+        let payload = b"\x80\x02]q\x00(X\x03\x00\x00\x00a.bq\x01J\x00\xf1SeG?\xf8\x00\x00\x00\x00\x00\x00\x86q\x02\x86q\x03X\x01\x00\x00\x00cq\x04K\x05J\xfd\xff\xff\xff\x86q\x05\x86q\x06e.";
+        let frame = decode(payload).expect("valid");
+        let got: Vec<_> = frame.into_iter().map(|r| r.expect("item")).collect();
+        assert_eq!(got[0].path.as_str(), "a.b");
+        assert_eq!((got[0].timestamp, got[0].value), (1_700_000_000, Value::Float(1.5)));
+        assert_eq!((got[1].timestamp, got[1].value), (5, Value::Int(-3)));
+    }
+
+    #[test]
+    fn reads_protocol_0_text() {
+        // pickle.dumps([('a', (10, 2.5))], protocol=0)
+        let payload = b"(lp0\n(Va\np1\n(I10\nF2.5\ntp2\ntp3\na.";
+        let frame = decode(payload).expect("valid");
+        let dp = frame[0].as_ref().expect("item");
+        assert_eq!((dp.path.as_str(), dp.timestamp, dp.value), ("a", 10, Value::Float(2.5)));
+    }
+
+    #[test]
+    fn bad_items_are_skipped_one_by_one() {
+        // [('a', (1, 2)), ('b b', (1, 2)), ('c', None), ('d', (1, nan))]
+        let mut p = b"\x80\x02](".to_vec();
+        p.extend_from_slice(b"X\x01\x00\x00\x00aK\x01K\x02\x86\x86");
+        p.extend_from_slice(b"X\x03\x00\x00\x00b bK\x01K\x02\x86\x86");
+        p.extend_from_slice(b"X\x01\x00\x00\x00cN\x86");
+        p.extend_from_slice(b"X\x01\x00\x00\x00dK\x01G\x7f\xf8\x00\x00\x00\x00\x00\x00\x86\x86");
+        p.extend_from_slice(b"e.");
+        let frame = decode(&p).expect("valid frame");
+        assert!(frame[0].is_ok());
+        assert!(matches!(frame[1], Err(ItemError { index: 1, kind: ItemErrorKind::Name(_) })));
+        assert!(matches!(frame[2], Err(ItemError { index: 2, kind: ItemErrorKind::Shape })));
+        assert!(matches!(frame[3], Err(ItemError { index: 3, kind: ItemErrorKind::NonFinite(ValueError::NaN) })));
+    }
+
+    #[test]
+    fn hostile_payloads_are_errors() {
+        let malformed = |p: &[u8]| match decode(p) {
+            Err(FrameError::Malformed { reason, .. }) => reason,
+            other => panic!("{p:?}: {other:?}"),
+        };
+        assert_eq!(malformed(b""), MalformedReason::Truncated);
+        assert_eq!(malformed(b"X\xff\xff\xff\xffab."), MalformedReason::Truncated);
+        assert_eq!(malformed(b"cos\nsystem\n."), MalformedReason::UnsupportedOpcode(b'c'));
+        assert_eq!(malformed(b"."), MalformedReason::StackUnderflow);
+        assert_eq!(malformed(b"h\x05."), MalformedReason::MissingMemo(5));
+        assert_eq!(malformed(b"K\x01K\x02e."), MalformedReason::NoMark);
+        assert_eq!(malformed(b"K\x01."), MalformedReason::NotASequence);
+        assert_eq!(malformed(b"(K\x01\x86."), MalformedReason::StackUnderflow);
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_before_their_payload() {
+        let mut decoder = PickleDecoder::with_max_frame_len(100);
+        let mut src = BytesMut::from(&[0, 0, 0, 101][..]);
+        assert_eq!(
+            decoder.decode(&mut src),
+            Err(FrameError::TooLarge { len: 101, max: 100 })
+        );
+        let mut partial = BytesMut::from(&[0, 0, 0, 50, b'.'][..]);
+        assert_eq!(decoder.decode(&mut partial), Ok(None));
+    }
+}

@@ -1,0 +1,1 @@
+//! Test support: installs and runs the real peers.
