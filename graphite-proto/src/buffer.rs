@@ -19,7 +19,10 @@ pub struct InsufficientSize {
 pub(crate) fn ensure_room(buf: &impl BufMut, required: usize) -> Result<(), InsufficientSize> {
     let available = buf.remaining_mut();
     if available < required {
-        Err(InsufficientSize { required, available })
+        Err(InsufficientSize {
+            required,
+            available,
+        })
     } else {
         Ok(())
     }

@@ -73,7 +73,9 @@ mod value;
 
 pub use buffer::InsufficientSize;
 pub use datapoint::Datapoint;
-pub use name_codec::{DecodeError, clean_and_join_metric_parts, decode_metric_part, encode_metric_part};
+pub use name_codec::{
+    DecodeError, clean_and_join_metric_parts, decode_metric_part, encode_metric_part,
+};
 pub use path::{MAX_LINE_LEN, MAX_NODE_LEN, MAX_PATH_LEN, MetricPath, NameError};
 pub use punycode::PunycodeError;
 pub use sanitize::{sanitize_and_join_metric_parts, sanitize_metric_part};

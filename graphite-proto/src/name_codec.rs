@@ -49,7 +49,9 @@ pub enum DecodeError {
     /// The text decodes, but encoding the result gives a different string, so
     /// the input is not an encoding (for example `%41`, where `A` is written
     /// unescaped, or lower-case hex).
-    #[error("{input:?} is not an encoded name: it decodes to {decoded:?}, which encodes to {reencoded:?}")]
+    #[error(
+        "{input:?} is not an encoded name: it decodes to {decoded:?}, which encodes to {reencoded:?}"
+    )]
     NotCanonical {
         /// The input.
         input: String,
@@ -97,13 +99,18 @@ pub fn decode_metric_part(encoded: &str) -> Result<String, DecodeError> {
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or(DecodeError::BadEscape { offset: i })?;
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .ok_or(DecodeError::BadEscape { offset: i })?;
             let value = std::str::from_utf8(hex)
                 .ok()
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or(DecodeError::BadEscape { offset: i })?;
             if !value.is_ascii() {
-                return Err(DecodeError::UnexpectedByte { byte: value, offset: i });
+                return Err(DecodeError::UnexpectedByte {
+                    byte: value,
+                    offset: i,
+                });
             }
             unescaped.push(value);
             i += 3;
@@ -160,16 +167,40 @@ mod tests {
 
     #[test]
     fn strings_that_are_not_encodings_are_errors() {
-        assert!(matches!(decode_metric_part("%C3%BC"), Err(DecodeError::UnexpectedByte { byte: 0xC3, offset: 0 })));
-        assert!(matches!(decode_metric_part("%4"), Err(DecodeError::BadEscape { offset: 0 })));
-        assert!(matches!(decode_metric_part("a%2e-"), Err(DecodeError::NotCanonical { .. })));
-        assert!(matches!(decode_metric_part("ü"), Err(DecodeError::UnexpectedByte { offset: 0, .. })));
-        assert!(matches!(decode_metric_part("a b-"), Err(DecodeError::UnexpectedByte { byte: b' ', offset: 1 })));
+        assert!(matches!(
+            decode_metric_part("%C3%BC"),
+            Err(DecodeError::UnexpectedByte {
+                byte: 0xC3,
+                offset: 0
+            })
+        ));
+        assert!(matches!(
+            decode_metric_part("%4"),
+            Err(DecodeError::BadEscape { offset: 0 })
+        ));
+        assert!(matches!(
+            decode_metric_part("a%2e-"),
+            Err(DecodeError::NotCanonical { .. })
+        ));
+        assert!(matches!(
+            decode_metric_part("ü"),
+            Err(DecodeError::UnexpectedByte { offset: 0, .. })
+        ));
+        assert!(matches!(
+            decode_metric_part("a b-"),
+            Err(DecodeError::UnexpectedByte {
+                byte: b' ',
+                offset: 1
+            })
+        ));
     }
 
     #[test]
     fn odd_looking_real_encodings_decode() {
-        assert_eq!(decode_metric_part("abc").as_deref(), Ok("\u{82}\u{81}\u{80}"));
+        assert_eq!(
+            decode_metric_part("abc").as_deref(),
+            Ok("\u{82}\u{81}\u{80}")
+        );
         assert_eq!(decode_metric_part("").as_deref(), Ok(""));
         assert_eq!(decode_metric_part("a%2Eb%2Ec-").as_deref(), Ok("a.b.c"));
     }

@@ -75,7 +75,9 @@ pub enum NameError {
     },
     /// A part given to [`MetricPath::from_parts`] held a `.` or `;`, which
     /// would make it more than one node.
-    #[error("part {part} holds separator {ch:?} at byte {offset}; encode it first (clean_and_join_metric_parts) or sanitize it")]
+    #[error(
+        "part {part} holds separator {ch:?} at byte {offset}; encode it first (clean_and_join_metric_parts) or sanitize it"
+    )]
     SeparatorInPart {
         /// Index of the part.
         part: usize,
@@ -201,7 +203,11 @@ impl MetricPath {
     {
         if name.contains(';') {
             let offset = name.find(';').unwrap_or_default();
-            return Err(NameError::SeparatorInPart { part: 0, ch: ';', offset });
+            return Err(NameError::SeparatorInPart {
+                part: 0,
+                ch: ';',
+                offset,
+            });
         }
         let owned: Vec<(K, V)> = tags.into_iter().collect();
         let mut joined = String::from(name);
@@ -244,7 +250,11 @@ impl MetricPath {
             let part = part.as_ref();
             if let Some(offset) = part.find(['.', ';']) {
                 let ch = char::from(part.as_bytes()[offset]);
-                return Err(NameError::SeparatorInPart { part: index, ch, offset });
+                return Err(NameError::SeparatorInPart {
+                    part: index,
+                    ch,
+                    offset,
+                });
             }
             if index > 0 {
                 joined.push('.');
@@ -471,7 +481,13 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_names() {
-        for name in ["a", "servers.web1.cpu", "a/b.c~d", "München.temp", "x-y_z:1"] {
+        for name in [
+            "a",
+            "servers.web1.cpu",
+            "a/b.c~d",
+            "München.temp",
+            "x-y_z:1",
+        ] {
             assert_eq!(MetricPath::new(name).expect(name).as_str(), name);
         }
     }
@@ -480,11 +496,41 @@ mod tests {
     fn names_the_offending_byte() {
         assert_eq!(err(""), NameError::Empty);
         assert_eq!(err("a b"), NameError::Whitespace { ch: ' ', offset: 1 });
-        assert_eq!(err("ab\n"), NameError::Whitespace { ch: '\n', offset: 2 });
-        assert_eq!(err("é\u{a0}x"), NameError::Whitespace { ch: '\u{a0}', offset: 2 });
-        assert_eq!(err("a\u{2028}"), NameError::Whitespace { ch: '\u{2028}', offset: 1 });
-        assert_eq!(err("a\0"), NameError::Control { ch: '\0', offset: 1 });
-        assert_eq!(err("a\u{7f}"), NameError::Control { ch: '\u{7f}', offset: 1 });
+        assert_eq!(
+            err("ab\n"),
+            NameError::Whitespace {
+                ch: '\n',
+                offset: 2
+            }
+        );
+        assert_eq!(
+            err("é\u{a0}x"),
+            NameError::Whitespace {
+                ch: '\u{a0}',
+                offset: 2
+            }
+        );
+        assert_eq!(
+            err("a\u{2028}"),
+            NameError::Whitespace {
+                ch: '\u{2028}',
+                offset: 1
+            }
+        );
+        assert_eq!(
+            err("a\0"),
+            NameError::Control {
+                ch: '\0',
+                offset: 1
+            }
+        );
+        assert_eq!(
+            err("a\u{7f}"),
+            NameError::Control {
+                ch: '\u{7f}',
+                offset: 1
+            }
+        );
         assert_eq!(err(".a"), NameError::EmptyNode { offset: 0 });
         assert_eq!(err("a..b"), NameError::EmptyNode { offset: 2 });
         assert_eq!(err("a."), NameError::EmptyNode { offset: 2 });
@@ -496,7 +542,11 @@ mod tests {
         assert!(MetricPath::new(&node).is_ok());
         assert_eq!(
             err(&format!("a.{node}x")),
-            NameError::NodeTooLong { offset: 2, len: 252, max: MAX_NODE_LEN }
+            NameError::NodeTooLong {
+                offset: 2,
+                len: 252,
+                max: MAX_NODE_LEN
+            }
         );
         let long = vec!["n".repeat(200); 100].join(".");
         assert!(matches!(err(&long), NameError::TooLong { .. }));
@@ -509,27 +559,61 @@ mod tests {
         assert!(p.is_tagged());
         assert_eq!(p.name(), "cpu");
         assert_eq!(p.tags().count(), 3);
-        assert_eq!(MetricPath::new("cpu;x=a=b").expect("valid").as_str(), "cpu;x=a=b");
+        assert_eq!(
+            MetricPath::new("cpu;x=a=b").expect("valid").as_str(),
+            "cpu;x=a=b"
+        );
     }
 
     #[test]
     fn bad_tags_are_refused() {
-        assert_eq!(err("cpu;x"), NameError::Tag(TagError::MissingEquals { offset: 4 }));
-        assert!(matches!(err("cpu;=1"), NameError::Tag(TagError::EmptyName { offset: 4 })));
-        assert!(matches!(err("cpu;a=1;a=2"), NameError::Tag(TagError::Duplicate { offset: 8, .. })));
-        assert!(matches!(err("cpu;name=x"), NameError::Tag(TagError::ReservedName { .. })));
-        assert!(matches!(err("~~;a=1"), NameError::Tag(TagError::EmptySeriesName)));
-        assert!(matches!(err("cpu;a=1;"), NameError::Tag(TagError::MissingEquals { offset: 8 })));
-        assert!(matches!(err("cpu;a=1 2"), NameError::Whitespace { offset: 7, .. }));
+        assert_eq!(
+            err("cpu;x"),
+            NameError::Tag(TagError::MissingEquals { offset: 4 })
+        );
+        assert!(matches!(
+            err("cpu;=1"),
+            NameError::Tag(TagError::EmptyName { offset: 4 })
+        ));
+        assert!(matches!(
+            err("cpu;a=1;a=2"),
+            NameError::Tag(TagError::Duplicate { offset: 8, .. })
+        ));
+        assert!(matches!(
+            err("cpu;name=x"),
+            NameError::Tag(TagError::ReservedName { .. })
+        ));
+        assert!(matches!(
+            err("~~;a=1"),
+            NameError::Tag(TagError::EmptySeriesName)
+        ));
+        assert!(matches!(
+            err("cpu;a=1;"),
+            NameError::Tag(TagError::MissingEquals { offset: 8 })
+        ));
+        assert!(matches!(
+            err("cpu;a=1 2"),
+            NameError::Whitespace { offset: 7, .. }
+        ));
     }
 
     #[test]
     fn parts_must_be_single_nodes() {
         assert_eq!(
             MetricPath::from_parts(["ok", "a;b"]),
-            Err(NameError::SeparatorInPart { part: 1, ch: ';', offset: 1 })
+            Err(NameError::SeparatorInPart {
+                part: 1,
+                ch: ';',
+                offset: 1
+            })
         );
-        assert_eq!(MetricPath::from_parts(Vec::<&str>::new()), Err(NameError::NoParts));
-        assert_eq!(MetricPath::from_parts(["", "x"]), Err(NameError::EmptyNode { offset: 0 }));
+        assert_eq!(
+            MetricPath::from_parts(Vec::<&str>::new()),
+            Err(NameError::NoParts)
+        );
+        assert_eq!(
+            MetricPath::from_parts(["", "x"]),
+            Err(NameError::EmptyNode { offset: 0 })
+        );
     }
 }

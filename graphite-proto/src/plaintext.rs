@@ -124,7 +124,11 @@ pub fn parse_line(line: &[u8]) -> Result<Datapoint, LineErrorKind> {
     let path = MetricPath::new(name)?;
     let value = parse_value(value)?;
     let timestamp = parse_timestamp(stamp)?;
-    Ok(Datapoint { path, value, timestamp })
+    Ok(Datapoint {
+        path,
+        value,
+        timestamp,
+    })
 }
 
 fn is_integer_text(s: &str) -> bool {
@@ -332,7 +336,13 @@ mod tests {
         let mut storage = [0_u8; 8];
         let mut slice = &mut storage[..];
         let err = encode(&dp("a.b", Value::Int(1), 10), &mut slice).expect_err("too small");
-        assert_eq!(err, InsufficientSize { required: 9, available: 8 });
+        assert_eq!(
+            err,
+            InsufficientSize {
+                required: 9,
+                available: 8
+            }
+        );
         assert_eq!(storage, [0; 8]);
     }
 
@@ -340,15 +350,30 @@ mod tests {
     fn parses_like_carbon() {
         let p = |s: &str| parse_line(s.as_bytes());
         assert_eq!(p("  a.b\t1e+20  5 ").expect("ok").value, Value::Float(1e20));
-        assert_eq!(p("a 18446744073709551615 5").expect("ok").value, Value::UInt(u64::MAX));
+        assert_eq!(
+            p("a 18446744073709551615 5").expect("ok").value,
+            Value::UInt(u64::MAX)
+        );
         assert_eq!(p("a 1 1.7e9").expect("ok").timestamp, 1_700_000_000);
-        assert_eq!(p("a 1").expect_err("2 fields"), LineErrorKind::FieldCount { found: 2 });
-        assert_eq!(p("a 1 2 3").expect_err("4 fields"), LineErrorKind::FieldCount { found: 4 });
-        assert_eq!(p("a nan 2").expect_err("nan"), LineErrorKind::NonFinite(ValueError::NaN));
+        assert_eq!(
+            p("a 1").expect_err("2 fields"),
+            LineErrorKind::FieldCount { found: 2 }
+        );
+        assert_eq!(
+            p("a 1 2 3").expect_err("4 fields"),
+            LineErrorKind::FieldCount { found: 4 }
+        );
+        assert_eq!(
+            p("a nan 2").expect_err("nan"),
+            LineErrorKind::NonFinite(ValueError::NaN)
+        );
         assert!(matches!(p("a x 2"), Err(LineErrorKind::BadValue(_))));
         assert!(matches!(p("a 1 inf"), Err(LineErrorKind::BadTimestamp(_))));
         assert!(matches!(p("a..b 1 2"), Err(LineErrorKind::Name(_))));
-        assert!(matches!(parse_line(b"a\xff 1 2"), Err(LineErrorKind::NotUtf8 { offset: 1 })));
+        assert!(matches!(
+            parse_line(b"a\xff 1 2"),
+            Err(LineErrorKind::NotUtf8 { offset: 1 })
+        ));
     }
 
     #[test]
@@ -358,8 +383,17 @@ mod tests {
         src.extend_from_slice(&[b'x'; 10]);
         assert!(decoder.decode(&mut src).is_none());
         src.extend_from_slice(&[b'x'; 10]);
-        let err = decoder.decode(&mut src).expect("reported").expect_err("too long");
-        assert_eq!(err, LineError { line: 1, kind: LineErrorKind::TooLong { max: 16 } });
+        let err = decoder
+            .decode(&mut src)
+            .expect("reported")
+            .expect_err("too long");
+        assert_eq!(
+            err,
+            LineError {
+                line: 1,
+                kind: LineErrorKind::TooLong { max: 16 }
+            }
+        );
         assert!(src.is_empty(), "the overlong prefix is not kept");
         src.extend_from_slice(&[b'x'; 100]);
         assert!(decoder.decode(&mut src).is_none());

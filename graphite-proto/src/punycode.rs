@@ -217,8 +217,14 @@ mod tests {
 
     #[test]
     fn hostile_digits_are_errors() {
-        assert_eq!(decode("9".repeat(60).as_bytes()), Err(PunycodeError::Overflow));
+        assert_eq!(
+            decode("9".repeat(60).as_bytes()),
+            Err(PunycodeError::Overflow)
+        );
         assert_eq!(decode(b"a-b"), Err(PunycodeError::Truncated));
-        assert!(matches!(decode(b"a-!"), Err(PunycodeError::BadDigit { offset: 2, .. })));
+        assert!(matches!(
+            decode(b"a-!"),
+            Err(PunycodeError::BadDigit { offset: 2, .. })
+        ));
     }
 }

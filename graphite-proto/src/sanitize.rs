@@ -34,7 +34,10 @@ use crate::path::{MAX_NODE_LEN, MetricPath, NameError};
 fn is_unsafe(c: char) -> bool {
     c.is_whitespace()
         || c.is_control()
-        || matches!(c, '.' | ';' | '/' | '\\' | '*' | '?' | '[' | ']' | '{' | '}')
+        || matches!(
+            c,
+            '.' | ';' | '/' | '\\' | '*' | '?' | '[' | ']' | '{' | '}'
+        )
 }
 
 /// Turns any text into one readable metric node, replacing every character
@@ -88,7 +91,16 @@ mod tests {
 
     #[test]
     fn every_sanitised_part_is_one_valid_node() {
-        for input in ["a.b", "x;y=z", "tab\there", "\u{2028}", "*", "日本", "a\0b", "{a,b}"] {
+        for input in [
+            "a.b",
+            "x;y=z",
+            "tab\there",
+            "\u{2028}",
+            "*",
+            "日本",
+            "a\0b",
+            "{a,b}",
+        ] {
             let node = sanitize_metric_part(input);
             let path = MetricPath::from_parts([node.as_str()]).expect(input);
             assert_eq!(path.as_str(), node);

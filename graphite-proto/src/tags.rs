@@ -55,13 +55,17 @@ pub enum TagError {
         offset: usize,
     },
     /// The tag name `name` is reserved: carbon replaces it with the series name.
-    #[error("tag name \"name\" at byte {offset} is reserved: carbon overwrites it with the series name")]
+    #[error(
+        "tag name \"name\" at byte {offset} is reserved: carbon overwrites it with the series name"
+    )]
     ReservedName {
         /// Byte offset of the segment in the input.
         offset: usize,
     },
     /// The same tag name appeared twice.
-    #[error("tag {tag:?} appears twice (second at byte {offset}); carbon would silently keep only the last")]
+    #[error(
+        "tag {tag:?} appears twice (second at byte {offset}); carbon would silently keep only the last"
+    )]
     Duplicate {
         /// The tag name.
         tag: String,
@@ -80,7 +84,10 @@ pub(crate) fn validate_tag(name: &str, value: &str, offset: usize) -> Result<(),
     if name.is_empty() {
         return Err(TagError::EmptyName { offset });
     }
-    if let Some(i) = name.bytes().position(|b| FORBIDDEN_IN_TAG_NAME.contains(&b)) {
+    if let Some(i) = name
+        .bytes()
+        .position(|b| FORBIDDEN_IN_TAG_NAME.contains(&b))
+    {
         return Err(TagError::ForbiddenInName {
             tag: name.to_owned(),
             ch: char::from(name.as_bytes()[i]),
@@ -131,14 +138,30 @@ mod tests {
 
     #[test]
     fn refuses_what_carbon_refuses() {
-        assert!(matches!(validate_tag("", "v", 0), Err(TagError::EmptyName { .. })));
-        assert!(matches!(validate_tag("a", "", 0), Err(TagError::EmptyValue { .. })));
+        assert!(matches!(
+            validate_tag("", "v", 0),
+            Err(TagError::EmptyName { .. })
+        ));
+        assert!(matches!(
+            validate_tag("a", "", 0),
+            Err(TagError::EmptyValue { .. })
+        ));
         assert!(matches!(
             validate_tag("a!b", "v", 10),
-            Err(TagError::ForbiddenInName { ch: '!', offset: 11, .. })
+            Err(TagError::ForbiddenInName {
+                ch: '!',
+                offset: 11,
+                ..
+            })
         ));
-        assert!(matches!(validate_tag("a", "~v", 0), Err(TagError::ValueStartsWithTilde { .. })));
-        assert!(matches!(validate_tag("name", "v", 0), Err(TagError::ReservedName { .. })));
+        assert!(matches!(
+            validate_tag("a", "~v", 0),
+            Err(TagError::ValueStartsWithTilde { .. })
+        ));
+        assert!(matches!(
+            validate_tag("name", "v", 0),
+            Err(TagError::ReservedName { .. })
+        ));
         assert!(validate_tag("dc", "eu-west.1=a", 0).is_ok());
     }
 }

@@ -123,7 +123,11 @@ mod tests {
         let mut datagrams = Vec::new();
         let mut sent = Vec::new();
         for i in 0..50 {
-            let dp = Datapoint::new(MetricPath::new(&format!("m.{i}")).expect("valid"), i, i64::from(i));
+            let dp = Datapoint::new(
+                MetricPath::new(&format!("m.{i}")).expect("valid"),
+                i,
+                i64::from(i),
+            );
             datagrams.extend(packer.push(&dp).expect("fits"));
             sent.push(dp);
         }

@@ -172,7 +172,9 @@ impl PickleDecoder {
 /// Unpickles one frame's payload (without the length prefix).
 pub fn decode_payload(payload: &Bytes) -> Result<Frame, FrameError> {
     let mut vm = Machine::new(payload);
-    let root = vm.run().map_err(|(offset, reason)| FrameError::Malformed { offset, reason })?;
+    let root = vm
+        .run()
+        .map_err(|(offset, reason)| FrameError::Malformed { offset, reason })?;
     let items = match vm.objects[root as usize] {
         Obj::List(l) => vm.lists[l as usize].clone(),
         Obj::Tuple { start, len } => vm.children[start as usize..(start + len) as usize].to_vec(),
@@ -198,11 +200,19 @@ enum Obj {
     BigInt,
     Float(f64),
     /// Text or bytes: `start..start + len` of the payload.
-    Str { start: u32, len: u32 },
+    Str {
+        start: u32,
+        len: u32,
+    },
     /// `children[start..start + len]`.
-    Tuple { start: u32, len: u32 },
+    Tuple {
+        start: u32,
+        len: u32,
+    },
     /// Index into [`Machine::lists`] (lists are mutable).
     List(u32),
+    /// Index into [`Machine::texts`]: protocol-0 text that had escapes.
+    Text(u32),
     None,
 }
 
@@ -214,6 +224,7 @@ struct Machine<'a> {
     objects: Vec<Obj>,
     children: Vec<u32>,
     lists: Vec<Vec<u32>>,
+    texts: Vec<String>,
     stack: Vec<u32>,
     marks: Vec<usize>,
     memo: HashMap<u64, u32>,
@@ -229,6 +240,7 @@ impl<'a> Machine<'a> {
             objects: Vec::new(),
             children: Vec::new(),
             lists: Vec::new(),
+            texts: Vec::new(),
             stack: Vec::new(),
             marks: Vec::new(),
             memo: HashMap::new(),
@@ -265,7 +277,8 @@ impl<'a> Machine<'a> {
             .iter()
             .position(|&b| b == b'\n')
             .ok_or((self.pos, MalformedReason::Truncated))?;
-        let line = std::str::from_utf8(&rest[..end]).map_err(|_| self.fail(MalformedReason::BadText))?;
+        let line =
+            std::str::from_utf8(&rest[..end]).map_err(|_| self.fail(MalformedReason::BadText))?;
         self.pos += end + 1;
         Ok(line)
     }
@@ -290,11 +303,16 @@ impl<'a> Machine<'a> {
         if self.marks.last().is_some_and(|&m| m >= self.stack.len()) {
             return Err(self.fail(MalformedReason::StackUnderflow));
         }
-        self.stack.pop().ok_or((self.pos, MalformedReason::StackUnderflow))
+        self.stack
+            .pop()
+            .ok_or((self.pos, MalformedReason::StackUnderflow))
     }
 
     fn pop_mark(&mut self) -> Result<Vec<u32>, Fail> {
-        let mark = self.marks.pop().ok_or((self.pos, MalformedReason::NoMark))?;
+        let mark = self
+            .marks
+            .pop()
+            .ok_or((self.pos, MalformedReason::NoMark))?;
         Ok(self.stack.split_off(mark))
     }
 
@@ -326,7 +344,10 @@ impl<'a> Machine<'a> {
     }
 
     fn memo_put(&mut self, key: u64) -> Result<(), Fail> {
-        let top = *self.stack.last().ok_or((self.pos, MalformedReason::StackUnderflow))?;
+        let top = *self
+            .stack
+            .last()
+            .ok_or((self.pos, MalformedReason::StackUnderflow))?;
         self.memo.insert(key, top);
         Ok(())
     }
@@ -344,7 +365,11 @@ impl<'a> Machine<'a> {
         let obj = if bytes.is_empty() {
             Obj::Int(0)
         } else if bytes.len() <= 16 {
-            let fill = if bytes[bytes.len() - 1] & 0x80 != 0 { 0xff } else { 0 };
+            let fill = if bytes[bytes.len() - 1] & 0x80 != 0 {
+                0xff
+            } else {
+                0
+            };
             let mut le = [fill; 16];
             le[..bytes.len()].copy_from_slice(bytes);
             Obj::Int(i128::from_le_bytes(le))
@@ -398,12 +423,18 @@ impl<'a> Machine<'a> {
                 }
                 op::APPEND => {
                     let item = self.pop()?;
-                    let list = *self.stack.last().ok_or((self.pos, MalformedReason::StackUnderflow))?;
+                    let list = *self
+                        .stack
+                        .last()
+                        .ok_or((self.pos, MalformedReason::StackUnderflow))?;
                     self.append(list, &[item])?;
                 }
                 op::APPENDS => {
                     let items = self.pop_mark()?;
-                    let list = *self.stack.last().ok_or((self.pos, MalformedReason::StackUnderflow))?;
+                    let list = *self
+                        .stack
+                        .last()
+                        .ok_or((self.pos, MalformedReason::StackUnderflow))?;
                     self.append(list, &items)?;
                 }
                 op::BININT => {
@@ -444,7 +475,9 @@ impl<'a> Machine<'a> {
                 }
                 op::FLOAT => {
                     let text = self.take_line()?;
-                    let v = text.parse().map_err(|_| self.fail(MalformedReason::BadText))?;
+                    let v = text
+                        .parse()
+                        .map_err(|_| self.fail(MalformedReason::BadText))?;
                     self.push(Obj::Float(v));
                 }
                 op::BINFLOAT => {
@@ -461,30 +494,37 @@ impl<'a> Machine<'a> {
                 }
                 op::BINUNICODE8 => {
                     let n = u64::from_le_bytes(self.take_array()?);
-                    let n = usize::try_from(n).map_err(|_| self.fail(MalformedReason::Truncated))?;
+                    let n =
+                        usize::try_from(n).map_err(|_| self.fail(MalformedReason::Truncated))?;
                     self.push_str(n)?;
                 }
-                op::STRING | op::UNICODE => {
+                op::STRING => {
+                    // Protocol 0 `'...'`; Python-2 escapes are refused
+                    // rather than guessed.
                     let start = self.pos;
                     let line = self.take_line()?;
-                    // Protocol 0 text: `'...'` (STRING) or raw (UNICODE).
-                    // Escapes are refused rather than guessed.
-                    let (skip, body) = if code == op::STRING {
-                        let quoted = line
-                            .strip_prefix('\'')
-                            .and_then(|l| l.strip_suffix('\''))
-                            .or_else(|| line.strip_prefix('"').and_then(|l| l.strip_suffix('"')));
-                        (1, quoted.ok_or((start, MalformedReason::BadText))?)
-                    } else {
-                        (0, line)
-                    };
-                    if body.contains('\\') {
-                        return Err((start, MalformedReason::BadText));
-                    }
+                    let body = line
+                        .strip_prefix('\'')
+                        .and_then(|l| l.strip_suffix('\''))
+                        .or_else(|| line.strip_prefix('"').and_then(|l| l.strip_suffix('"')))
+                        .filter(|body| !body.contains('\\'))
+                        .ok_or((start, MalformedReason::BadText))?;
                     self.push(Obj::Str {
-                        start: (start + skip) as u32,
+                        start: (start + 1) as u32,
                         len: body.len() as u32,
                     });
+                }
+                op::UNICODE => {
+                    let start = self.pos;
+                    let end = self.input[start..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .ok_or((start, MalformedReason::Truncated))?;
+                    let text = raw_unicode_escape(&self.input[start..start + end])
+                        .ok_or((start, MalformedReason::BadText))?;
+                    self.pos += end + 1;
+                    self.texts.push(text);
+                    self.push(Obj::Text(self.texts.len() as u32 - 1));
                 }
                 op::NONE => self.push(Obj::None),
                 op::NEWTRUE => self.push(Obj::Int(1)),
@@ -498,7 +538,10 @@ impl<'a> Machine<'a> {
                     self.memo_put(u64::from(k))?;
                 }
                 op::PUT => {
-                    let k = self.take_line()?.parse().map_err(|_| self.fail(MalformedReason::BadText))?;
+                    let k = self
+                        .take_line()?
+                        .parse()
+                        .map_err(|_| self.fail(MalformedReason::BadText))?;
                     self.memo_put(k)?;
                 }
                 op::MEMOIZE => {
@@ -514,7 +557,10 @@ impl<'a> Machine<'a> {
                     self.memo_get(u64::from(k))?;
                 }
                 op::GET => {
-                    let k = self.take_line()?.parse().map_err(|_| self.fail(MalformedReason::BadText))?;
+                    let k = self
+                        .take_line()?
+                        .parse()
+                        .map_err(|_| self.fail(MalformedReason::BadText))?;
                     self.memo_get(k)?;
                 }
                 other => return Err((self.pos - 1, MalformedReason::UnsupportedOpcode(other))),
@@ -525,7 +571,9 @@ impl<'a> Machine<'a> {
     /// The elements of a tuple or list.
     fn sequence(&self, obj: u32) -> Option<&[u32]> {
         match self.objects[obj as usize] {
-            Obj::Tuple { start, len } => Some(&self.children[start as usize..(start + len) as usize]),
+            Obj::Tuple { start, len } => {
+                Some(&self.children[start as usize..(start + len) as usize])
+            }
             Obj::List(l) => Some(&self.lists[l as usize]),
             _ => None,
         }
@@ -547,9 +595,11 @@ impl<'a> Machine<'a> {
                 .or(Some(Value::Float(i as f64))),
             Obj::Float(f) => Some(Value::Float(f)),
             Obj::Str { start, len } => {
-                let text = std::str::from_utf8(&self.input[start as usize..(start + len) as usize]).ok()?;
+                let text = std::str::from_utf8(&self.input[start as usize..(start + len) as usize])
+                    .ok()?;
                 parse_value(text.trim()).ok()
             }
+            Obj::Text(t) => parse_value(self.texts[t as usize].trim()).ok(),
             Obj::BigInt | Obj::Tuple { .. } | Obj::List(_) | Obj::None => None,
         }
     }
@@ -557,11 +607,13 @@ impl<'a> Machine<'a> {
     fn datapoint(&self, item: u32) -> Result<Datapoint, ItemErrorKind> {
         let (path, point) = self.pair(item)?;
         let (stamp, value) = self.pair(point)?;
-        let Obj::Str { start, len } = self.objects[path as usize] else {
-            return Err(ItemErrorKind::PathNotString);
+        let path = match self.objects[path as usize] {
+            Obj::Str { start, len } => {
+                MetricPath::from_bytes(self.input.slice(start as usize..(start + len) as usize))?
+            }
+            Obj::Text(t) => MetricPath::new(&self.texts[t as usize])?,
+            _ => return Err(ItemErrorKind::PathNotString),
         };
-        let bytes = self.input.slice(start as usize..(start + len) as usize);
-        let path = MetricPath::from_bytes(bytes)?;
         let timestamp = match self.number(stamp).ok_or(ItemErrorKind::Timestamp)? {
             Value::Int(i) => i,
             Value::Float(f) if f.is_finite() && f.abs() < 9.2e18 => f.trunc() as i64,
@@ -571,8 +623,34 @@ impl<'a> Machine<'a> {
             Value::Float(f) => Value::float(f)?,
             v => v,
         };
-        Ok(Datapoint { path, value, timestamp })
+        Ok(Datapoint {
+            path,
+            value,
+            timestamp,
+        })
     }
+}
+
+/// Decodes CPython's `raw-unicode-escape`: bytes are Latin-1, except
+/// `\\uXXXX` and `\\UXXXXXXXX`, which name a code point.
+fn raw_unicode_escape(bytes: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let digits = match (bytes[i], bytes.get(i + 1)) {
+            (b'\\', Some(b'u')) => 4,
+            (b'\\', Some(b'U')) => 8,
+            (b, _) => {
+                out.push(char::from(b));
+                i += 1;
+                continue;
+            }
+        };
+        let hex = std::str::from_utf8(bytes.get(i + 2..i + 2 + digits)?).ok()?;
+        out.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
+        i += 2 + digits;
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -590,7 +668,10 @@ mod tests {
         let frame = decode(payload).expect("valid");
         let got: Vec<_> = frame.into_iter().map(|r| r.expect("item")).collect();
         assert_eq!(got[0].path.as_str(), "a.b");
-        assert_eq!((got[0].timestamp, got[0].value), (1_700_000_000, Value::Float(1.5)));
+        assert_eq!(
+            (got[0].timestamp, got[0].value),
+            (1_700_000_000, Value::Float(1.5))
+        );
         assert_eq!((got[1].timestamp, got[1].value), (5, Value::Int(-3)));
     }
 
@@ -600,7 +681,18 @@ mod tests {
         let payload = b"(lp0\n(Va\np1\n(I10\nF2.5\ntp2\ntp3\na.";
         let frame = decode(payload).expect("valid");
         let dp = frame[0].as_ref().expect("item");
-        assert_eq!((dp.path.as_str(), dp.timestamp, dp.value), ("a", 10, Value::Float(2.5)));
+        assert_eq!(
+            (dp.path.as_str(), dp.timestamp, dp.value),
+            ("a", 10, Value::Float(2.5))
+        );
+    }
+
+    #[test]
+    fn reads_protocol_0_escaped_unicode() {
+        // pickle.dumps([('Mü\\x日', (10, 2.5))], protocol=0)
+        let payload = b"(lp0\n(VM\xfc\\u005cx\\u65e5\np1\n(I10\nF2.5\ntp2\ntp3\na.";
+        let frame = decode(payload).expect("valid");
+        assert_eq!(frame[0].as_ref().expect("item").path.as_str(), "Mü\\x日");
     }
 
     #[test]
@@ -614,9 +706,27 @@ mod tests {
         p.extend_from_slice(b"e.");
         let frame = decode(&p).expect("valid frame");
         assert!(frame[0].is_ok());
-        assert!(matches!(frame[1], Err(ItemError { index: 1, kind: ItemErrorKind::Name(_) })));
-        assert!(matches!(frame[2], Err(ItemError { index: 2, kind: ItemErrorKind::Shape })));
-        assert!(matches!(frame[3], Err(ItemError { index: 3, kind: ItemErrorKind::NonFinite(ValueError::NaN) })));
+        assert!(matches!(
+            frame[1],
+            Err(ItemError {
+                index: 1,
+                kind: ItemErrorKind::Name(_)
+            })
+        ));
+        assert!(matches!(
+            frame[2],
+            Err(ItemError {
+                index: 2,
+                kind: ItemErrorKind::Shape
+            })
+        ));
+        assert!(matches!(
+            frame[3],
+            Err(ItemError {
+                index: 3,
+                kind: ItemErrorKind::NonFinite(ValueError::NaN)
+            })
+        ));
     }
 
     #[test]
@@ -626,8 +736,14 @@ mod tests {
             other => panic!("{p:?}: {other:?}"),
         };
         assert_eq!(malformed(b""), MalformedReason::Truncated);
-        assert_eq!(malformed(b"X\xff\xff\xff\xffab."), MalformedReason::Truncated);
-        assert_eq!(malformed(b"cos\nsystem\n."), MalformedReason::UnsupportedOpcode(b'c'));
+        assert_eq!(
+            malformed(b"X\xff\xff\xff\xffab."),
+            MalformedReason::Truncated
+        );
+        assert_eq!(
+            malformed(b"cos\nsystem\n."),
+            MalformedReason::UnsupportedOpcode(b'c')
+        );
         assert_eq!(malformed(b"."), MalformedReason::StackUnderflow);
         assert_eq!(malformed(b"h\x05."), MalformedReason::MissingMemo(5));
         assert_eq!(malformed(b"K\x01K\x02e."), MalformedReason::NoMark);

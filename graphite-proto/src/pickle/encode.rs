@@ -148,12 +148,17 @@ impl PickleEncoder {
         let mut done = 0;
         let mut frames = 0;
         while done < batch.len() {
-            done += self.encode_frame(&batch[done..], buf).map_err(|e| match e {
-                PickleEncodeError::InsufficientSize { source, .. } => {
-                    PickleEncodeError::InsufficientSize { encoded: done, source }
-                }
-                other => other,
-            })?;
+            done += self
+                .encode_frame(&batch[done..], buf)
+                .map_err(|e| match e {
+                    PickleEncodeError::InsufficientSize { source, .. } => {
+                        PickleEncodeError::InsufficientSize {
+                            encoded: done,
+                            source,
+                        }
+                    }
+                    other => other,
+                })?;
             frames += 1;
         }
         Ok(frames)
@@ -237,9 +242,15 @@ mod tests {
     fn matches_cpython_opcodes_without_memo() {
         // pickle.dumps([('a.b', (1700000000, 1.5)), ('c', (5, -3))], 2) minus BINPUTs.
         let mut out = Vec::new();
-        let batch = [dp("a.b", Value::Float(1.5), 1_700_000_000), dp("c", Value::Int(-3), 5)];
-        PickleEncoder::new().encode_batch(&batch, &mut out).expect("fits");
-        let mut expected = b"\x80\x02](Xa.bJ\x00\xf1SeG?\xf8\x00\x00\x00\x00\x00\x00\x86\x86".to_vec();
+        let batch = [
+            dp("a.b", Value::Float(1.5), 1_700_000_000),
+            dp("c", Value::Int(-3), 5),
+        ];
+        PickleEncoder::new()
+            .encode_batch(&batch, &mut out)
+            .expect("fits");
+        let mut expected =
+            b"\x80\x02](Xa.bJ\x00\xf1SeG?\xf8\x00\x00\x00\x00\x00\x00\x86\x86".to_vec();
         expected.splice(5..5, *b"\x03\x00\x00\x00");
         expected.extend_from_slice(b"X\x01\x00\x00\x00cK\x05J\xfd\xff\xff\xff\x86\x86e.");
         assert_eq!(&out[4..], &expected[..]);
@@ -257,7 +268,16 @@ mod tests {
         out.clear();
         write_int(-129, &mut out);
         assert_eq!(out, b"J\x7f\xff\xff\xff");
-        for v in [0, 255, 256, 65535, 65536, -1, i128::from(i64::MIN), i128::from(u64::MAX)] {
+        for v in [
+            0,
+            255,
+            256,
+            65535,
+            65536,
+            -1,
+            i128::from(i64::MIN),
+            i128::from(u64::MAX),
+        ] {
             out.clear();
             write_int(v, &mut out);
             assert_eq!(out.len(), int_len(v), "{v}");
@@ -266,7 +286,9 @@ mod tests {
 
     #[test]
     fn splits_batches_under_the_limit() {
-        let batch: Vec<_> = (0..1000).map(|i| dp("servers.host.cpu", Value::Int(i), i)).collect();
+        let batch: Vec<_> = (0..1000)
+            .map(|i| dp("servers.host.cpu", Value::Int(i), i))
+            .collect();
         let encoder = PickleEncoder::with_max_frame_len(1000);
         let mut out = Vec::new();
         let frames = encoder.encode_batch(&batch, &mut out).expect("fits");
@@ -286,6 +308,13 @@ mod tests {
     fn refuses_items_that_cannot_fit() {
         let encoder = PickleEncoder::with_max_frame_len(20);
         let err = encoder.encode_batch(&[dp("a.long.name", Value::Int(1), 1)], &mut Vec::new());
-        assert!(matches!(err, Err(PickleEncodeError::ItemTooLarge { index: 0, limit: 20, .. })));
+        assert!(matches!(
+            err,
+            Err(PickleEncodeError::ItemTooLarge {
+                index: 0,
+                limit: 20,
+                ..
+            })
+        ));
     }
 }

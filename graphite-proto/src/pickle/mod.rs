@@ -14,7 +14,9 @@
 mod decode;
 mod encode;
 
-pub use decode::{Frame, FrameError, ItemError, ItemErrorKind, MalformedReason, PickleDecoder, decode_payload};
+pub use decode::{
+    Frame, FrameError, ItemError, ItemErrorKind, MalformedReason, PickleDecoder, decode_payload,
+};
 pub use encode::{PickleEncodeError, PickleEncoder};
 
 /// Carbon's default `PICKLE_RECEIVER_MAX_LENGTH`: the longest payload (after
