@@ -1,1 +1,3 @@
+//! The `graphite` command.
+
 fn main() {}

@@ -39,3 +39,11 @@ impl Datapoint {
         }
     }
 }
+
+/// Truncates a float timestamp toward zero, as whisper does; `None` when it
+/// is not finite or outside `i64`.
+pub(crate) fn timestamp_from_f64(seconds: f64) -> Option<i64> {
+    // 2^63 is exact in f64; `as` would saturate silently, so check first.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (seconds.is_finite() && (-LIMIT..LIMIT).contains(&seconds)).then(|| seconds.trunc() as i64)
+}

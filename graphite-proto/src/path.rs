@@ -465,12 +465,6 @@ impl TryFrom<&String> for MetricPath {
     }
 }
 
-impl From<&MetricPath> for MetricPath {
-    fn from(p: &MetricPath) -> Self {
-        p.clone()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

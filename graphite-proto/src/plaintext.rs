@@ -7,7 +7,7 @@
 use bytes::{Buf, BufMut, BytesMut};
 
 use crate::buffer::{InsufficientSize, ensure_room};
-use crate::datapoint::Datapoint;
+use crate::datapoint::{Datapoint, timestamp_from_f64};
 use crate::path::{MAX_LINE_LEN, MetricPath, NameError};
 use crate::value::{Value, ValueError, ValueFormatter};
 
@@ -157,12 +157,7 @@ fn parse_timestamp(text: &str) -> Result<i64, LineErrorKind> {
     }
     let bad = || LineErrorKind::BadTimestamp(text.to_owned());
     let float: f64 = text.parse().map_err(|_| bad())?;
-    // `as` saturates, so check the range first: i64::MAX as f64 rounds up.
-    if float.is_finite() && float >= -9.223_372_036_854_776e18 && float < 9.223_372_036_854_776e18 {
-        Ok(float.trunc() as i64)
-    } else {
-        Err(bad())
-    }
+    timestamp_from_f64(float).ok_or_else(bad)
 }
 
 /// A streaming plaintext decoder.

@@ -1,32 +1,5 @@
-//! The lossy sanitiser: readable names instead of reversible ones.
-//!
-//! [`encode_metric_part`](crate::encode_metric_part) keeps every character
-//! and can be undone, but its output is hard to read (`cpu%20load-`). When a
-//! readable name matters more than getting the original back, sanitise: every
-//! character carbon, whisper or graphite-web cannot take in a node becomes
-//! `_`. Different inputs may give the same node (`a b` and `a/b` both give
-//! `a_b`), so only use it where that cannot merge series you care about.
-//!
-//! Replaced by `_`:
-//! - whitespace and control characters (ASCII and Unicode): carbon splits
-//!   lines on whitespace, so they would cut or inject datapoints;
-//! - `.` (node separator), `;` (tag separator) and `/` and `\` (whisper would
-//!   create directories, changing the node structure);
-//! - the glob characters `* ? [ ] { }`: carbon stores them, but graphite-web
-//!   reads them as wildcards, so such a series cannot be queried by its name.
-//!
-//! Everything else, non-ASCII letters included, is kept. An empty part becomes
-//! `_`, and a part longer than [`MAX_NODE_LEN`](crate::MAX_NODE_LEN) bytes is
-//! cut at the last character boundary that fits.
-//!
-//! How it compares: Dropwizard's `GraphiteSanitize` only trims the text and
-//! turns runs of whitespace into `-`, so `.`, `;`, `/` and control characters
-//! pass through and can split or retag a series; telegraf's graphite
-//! serializer (strict mode) keeps only ASCII letters, digits, letters of any
-//! script and `- : . _ =` (dropping some characters and mapping `/ @ *` to
-//! `-`), but it keeps `.` inside a tag or field value, which then becomes a
-//! node separator. This sanitiser works per part, so a part is always exactly
-//! one node.
+//! The lossy sanitiser: readable names instead of reversible ones (rules on
+//! [`sanitize_metric_part`]).
 
 use crate::path::{MAX_NODE_LEN, MetricPath, NameError};
 
@@ -41,8 +14,35 @@ fn is_unsafe(c: char) -> bool {
 }
 
 /// Turns any text into one readable metric node, replacing every character
-/// carbon, whisper or graphite-web cannot take with `_` (see the
-/// [module docs](self) for the exact rule).
+/// carbon, whisper or graphite-web cannot take with `_`.
+///
+/// [`encode_metric_part`](crate::encode_metric_part) keeps every character
+/// and can be undone, but its output is hard to read (`cpu%20load-`). When a
+/// readable name matters more than getting the original back, sanitise: every
+/// character carbon, whisper or graphite-web cannot take in a node becomes
+/// `_`. Different inputs may give the same node (`a b` and `a/b` both give
+/// `a_b`), so only use it where that cannot merge series you care about.
+///
+/// Replaced by `_`:
+/// - whitespace and control characters (ASCII and Unicode): carbon splits
+///   lines on whitespace, so they would cut or inject datapoints;
+/// - `.` (node separator), `;` (tag separator) and `/` and `\` (whisper would
+///   create directories, changing the node structure);
+/// - the glob characters `* ? [ ] { }`: carbon stores them, but graphite-web
+///   reads them as wildcards, so such a series cannot be queried by its name.
+///
+/// Everything else, non-ASCII letters included, is kept. An empty part becomes
+/// `_`, and a part longer than [`MAX_NODE_LEN`](crate::MAX_NODE_LEN) bytes is
+/// cut at the last character boundary that fits.
+///
+/// How it compares: Dropwizard's `GraphiteSanitize` only trims the text and
+/// turns runs of whitespace into `-`, so `.`, `;`, `/` and control characters
+/// pass through and can split or retag a series; telegraf's graphite
+/// serializer (strict mode) maps `/ @ *` to `-`, drops `\`, and turns every
+/// other character except ASCII letters, digits, letters of any script and
+/// `- : . _ =` into `_`; like this sanitiser it stops whitespace, but it keeps
+/// `.` inside a tag or field value, where it becomes a node separator. This sanitiser works per part, so a part is always exactly
+/// one node.
 ///
 /// ```
 /// use graphite_proto::sanitize_metric_part;

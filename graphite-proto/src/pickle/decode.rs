@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{DEFAULT_MAX_FRAME_LEN, op};
-use crate::datapoint::Datapoint;
+use crate::datapoint::{Datapoint, timestamp_from_f64};
 use crate::path::{MetricPath, NameError};
 use crate::plaintext::parse_value;
 use crate::value::{Value, ValueError};
@@ -616,8 +616,8 @@ impl<'a> Machine<'a> {
         };
         let timestamp = match self.number(stamp).ok_or(ItemErrorKind::Timestamp)? {
             Value::Int(i) => i,
-            Value::Float(f) if f.is_finite() && f.abs() < 9.2e18 => f.trunc() as i64,
-            _ => return Err(ItemErrorKind::Timestamp),
+            Value::Float(f) => timestamp_from_f64(f).ok_or(ItemErrorKind::Timestamp)?,
+            Value::UInt(_) => return Err(ItemErrorKind::Timestamp),
         };
         let value = match self.number(value).ok_or(ItemErrorKind::Value)? {
             Value::Float(f) => Value::float(f)?,

@@ -1,0 +1,353 @@
+//! A real carbon-cache (Graphite's own, from PyPI) on loopback ports, with
+//! its whisper files read back through carbon's and whisper's own code.
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tempfile::TempDir;
+
+use crate::process;
+use crate::python::Venv;
+
+/// How long carbon may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Reads datapoints from whisper files: stdin is
+/// `{"root": ..., "metrics": [...], "from": t, "until": t}`; stdout maps each
+/// metric to its `[timestamp, value]` pairs that hold a value.
+const FETCH_SCRIPT: &str = r#"
+import json, os, sys, time
+import whisper
+from carbon.util import TaggedSeries
+req = json.load(sys.stdin)
+out = {}
+for metric in req["metrics"]:
+    # carbon's own path logic: canonical tags, hashed file names for tagged series
+    if ';' in metric:
+        metric_path = TaggedSeries.parse(metric).path
+    else:
+        metric_path = metric
+    rel = TaggedSeries.encode(metric_path, os.sep, hash_only=True) + ".wsp"
+    path = os.path.join(req["root"], rel)
+    points = []
+    if os.path.exists(path):
+        (start, end, step), values = whisper.fetch(path, req["from"], req["until"])
+        points = [[start + i * step, v] for i, v in enumerate(values) if v is not None]
+    out[metric] = points
+json.dump(out, sys.stdout)
+"#;
+
+/// Options for a carbon-cache.
+#[derive(Clone, Debug, Default)]
+pub struct CarbonOptions {
+    /// Turn on `ENABLE_TAGS` (tag database updates; storage works either way).
+    pub tags: bool,
+}
+
+/// A running carbon-cache with its own temporary directory and ports.
+///
+/// Dropping it kills the process and removes the directory.
+#[derive(Debug)]
+pub struct Carbon {
+    dir: TempDir,
+    child: Option<Child>,
+    /// Plaintext TCP port.
+    pub line_port: u16,
+    /// Plaintext UDP port.
+    pub udp_port: u16,
+    /// Pickle TCP port.
+    pub pickle_port: u16,
+}
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("ephemeral TCP port")
+        .port()
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("ephemeral UDP port")
+        .port()
+}
+
+impl Carbon {
+    /// Starts a carbon-cache with default options and waits until it listens.
+    pub fn start() -> Self {
+        Self::start_with(CarbonOptions::default())
+    }
+
+    /// Starts a carbon-cache and waits until it listens.
+    pub fn start_with(options: CarbonOptions) -> Self {
+        Venv::get();
+        let dir = tempfile::Builder::new()
+            .prefix("graphite-carbon-")
+            .tempdir()
+            .expect("temporary directory");
+        let mut carbon = Self {
+            dir,
+            child: None,
+            line_port: free_tcp_port(),
+            udp_port: free_udp_port(),
+            pickle_port: free_tcp_port(),
+        };
+        carbon.write_config(&options);
+        carbon.launch();
+        carbon
+    }
+
+    fn conf_dir(&self) -> PathBuf {
+        self.dir.path().join("conf")
+    }
+
+    fn storage(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
+    /// Carbon's whisper directory.
+    pub fn whisper_dir(&self) -> PathBuf {
+        self.storage().join("whisper")
+    }
+
+    fn write_config(&self, options: &CarbonOptions) {
+        let storage = self.storage();
+        for sub in ["whisper", "lists", "log"] {
+            fs::create_dir_all(storage.join(sub)).expect("storage dirs");
+        }
+        fs::create_dir_all(self.conf_dir()).expect("conf dir");
+        let s = storage.display();
+        let conf = format!(
+            "[cache]\n\
+             STORAGE_DIR = {s}\n\
+             LOCAL_DATA_DIR = {s}/whisper\n\
+             WHITELISTS_DIR = {s}/lists\n\
+             LOG_DIR = {s}/log\n\
+             PID_DIR = {s}\n\
+             ENABLE_LOGROTATION = False\n\
+             USER =\n\
+             MAX_CACHE_SIZE = inf\n\
+             MAX_UPDATES_PER_SECOND = 100000\n\
+             MAX_CREATES_PER_MINUTE = inf\n\
+             CACHE_WRITE_STRATEGY = max\n\
+             LINE_RECEIVER_INTERFACE = 127.0.0.1\n\
+             LINE_RECEIVER_PORT = {line}\n\
+             ENABLE_UDP_LISTENER = True\n\
+             UDP_RECEIVER_INTERFACE = 127.0.0.1\n\
+             UDP_RECEIVER_PORT = {udp}\n\
+             PICKLE_RECEIVER_INTERFACE = 127.0.0.1\n\
+             PICKLE_RECEIVER_PORT = {pickle}\n\
+             CACHE_QUERY_INTERFACE = 127.0.0.1\n\
+             CACHE_QUERY_PORT = {query}\n\
+             ENABLE_TAGS = {tags}\n\
+             GRAPHITE_URL = http://127.0.0.1:{tagdb}\n\
+             LOG_LISTENER_CONN_SUCCESS = False\n\
+             LOG_UPDATES = False\n\
+             LOG_CREATES = False\n",
+            line = self.line_port,
+            udp = self.udp_port,
+            pickle = self.pickle_port,
+            query = free_tcp_port(),
+            tags = if options.tags { "True" } else { "False" },
+            // Nothing listens there: tag-database updates fail fast and
+            // storage goes on.
+            tagdb = free_tcp_port(),
+        );
+        fs::write(self.conf_dir().join("carbon.conf"), conf).expect("carbon.conf");
+        fs::write(
+            self.conf_dir().join("storage-schemas.conf"),
+            "[default]\npattern = .*\nretentions = 1s:1d\n",
+        )
+        .expect("storage-schemas.conf");
+    }
+
+    fn launch(&mut self) {
+        // A SIGKILLed carbon leaves its pid file; twistd would refuse to start.
+        let _ = fs::remove_file(self.storage().join("carbon-cache-a.pid"));
+        let venv = Venv::get();
+        let child = Command::new(venv.python())
+            .arg(venv.bin("carbon-cache.py"))
+            .arg(format!(
+                "--config={}",
+                self.conf_dir().join("carbon.conf").display()
+            ))
+            .args(["--nodaemon", "start"])
+            .env("GRAPHITE_ROOT", self.dir.path())
+            .env("GRAPHITE_CONF_DIR", self.conf_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start carbon-cache.py");
+        self.child = Some(child);
+        self.wait_listening();
+    }
+
+    fn wait_listening(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let up = [self.line_port, self.pickle_port]
+                .iter()
+                .all(|&p| TcpStream::connect(("127.0.0.1", p)).is_ok());
+            if up {
+                return;
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                let stderr = process::drain(child);
+                panic!(
+                    "carbon-cache exited ({status}) before listening:\n{stderr}\n{}",
+                    self.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "carbon-cache did not listen within {START_TIMEOUT:?}\n{}",
+                self.log()
+            );
+            // Carbon announces readiness only in its log; polling the port is
+            // the event we can observe.
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Carbon's console log, for failure messages.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.storage().join("log/carbon-cache-a/console.log"))
+            .unwrap_or_default()
+    }
+
+    /// `127.0.0.1:line_port`.
+    pub fn line_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.line_port))
+    }
+
+    /// `127.0.0.1:pickle_port`.
+    pub fn pickle_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.pickle_port))
+    }
+
+    /// `127.0.0.1:udp_port`.
+    pub fn udp_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.udp_port))
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Kills carbon with SIGKILL: its cache is lost, as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            process::kill(child.id());
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops carbon with SIGTERM and waits: it writes its cache out first.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            process::signal(child.id(), "TERM");
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts carbon again on the same ports and storage.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    /// Reads every stored point of `metrics` from `from` to `until`.
+    pub fn fetch(
+        &self,
+        metrics: &[String],
+        from: i64,
+        until: i64,
+    ) -> HashMap<String, Vec<(i64, f64)>> {
+        let request = json!({
+            "root": self.whisper_dir(),
+            "metrics": metrics,
+            "from": from,
+            "until": until,
+        });
+        let out = Venv::get().run(FETCH_SCRIPT, request.to_string().as_bytes());
+        let parsed: HashMap<String, Vec<(i64, f64)>> =
+            serde_json::from_slice(&out).expect("fetch script prints JSON");
+        parsed
+    }
+
+    /// Waits until every `(metric, timestamp, value)` is stored exactly, and
+    /// returns what is missing or different when `timeout` passes. Carbon
+    /// writes its cache to disk in the background, so this polls.
+    pub fn wait_for(
+        &self,
+        expected: &[(String, i64, f64)],
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let mut metrics: Vec<String> = expected.iter().map(|e| e.0.clone()).collect();
+        metrics.sort();
+        metrics.dedup();
+        let from = expected.iter().map(|e| e.1).min().unwrap_or(0) - 1;
+        let until = expected.iter().map(|e| e.1).max().unwrap_or(0) + 1;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let stored = self.fetch(&metrics, from, until);
+            let missing: Vec<_> = expected
+                .iter()
+                .filter(|(m, t, v)| {
+                    !stored
+                        .get(m)
+                        .is_some_and(|points| points.iter().any(|&(pt, pv)| pt == *t && pv == *v))
+                })
+                .collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let sample: Vec<_> = missing.iter().take(5).collect();
+                return Err(format!(
+                    "{} of {} datapoints not stored, e.g. {sample:?}; stored for those: {:?}\ncarbon log:\n{}",
+                    missing.len(),
+                    expected.len(),
+                    sample.iter().map(|m| stored.get(&m.0)).collect::<Vec<_>>(),
+                    self.log()
+                ));
+            }
+            thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Every whisper file carbon has created, relative to its whisper dir.
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<PathBuf>) {
+            for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, root, out);
+                } else if let Ok(rel) = path.strip_prefix(root) {
+                    out.push(rel.to_path_buf());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.whisper_dir(), &self.whisper_dir(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for Carbon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
