@@ -65,8 +65,10 @@ mod name_codec;
 mod path;
 pub mod pickle;
 pub mod plaintext;
+mod protocol;
 mod punycode;
 mod sanitize;
+pub mod sender;
 mod tags;
 pub mod udp;
 mod value;
@@ -77,6 +79,7 @@ pub use name_codec::{
     DecodeError, clean_and_join_metric_parts, decode_metric_part, encode_metric_part,
 };
 pub use path::{MAX_LINE_LEN, MAX_NODE_LEN, MAX_PATH_LEN, MetricPath, NameError};
+pub use protocol::{ParseProtocolError, Protocol};
 pub use punycode::PunycodeError;
 pub use sanitize::{sanitize_and_join_metric_parts, sanitize_metric_part};
 pub use tags::TagError;

@@ -25,26 +25,58 @@ use crate::value::{Value, ValueError, ValueFormatter};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode(dp: &Datapoint, buf: &mut impl BufMut) -> Result<usize, InsufficientSize> {
-    let mut values = ValueFormatter::new();
-    let mut stamps = itoa::Buffer::new();
-    let value = dp.value.format(&mut values);
-    let stamp = stamps.format(dp.timestamp);
-    let len = dp.path.len() + value.len() + stamp.len() + 3;
-    ensure_room(buf, len)?;
-    buf.put_slice(dp.path.as_bytes());
-    buf.put_u8(b' ');
-    buf.put_slice(value.as_bytes());
-    buf.put_u8(b' ');
-    buf.put_slice(stamp.as_bytes());
-    buf.put_u8(b'\n');
-    Ok(len)
+    let mut scratch = LineScratch::default();
+    let line = scratch.line(dp);
+    ensure_room(buf, line.len())?;
+    line.write(buf);
+    Ok(line.len())
 }
 
 /// The length of `dp`'s plaintext line, newline included.
 pub fn encoded_len(dp: &Datapoint) -> usize {
-    let mut values = ValueFormatter::new();
-    let mut stamps = itoa::Buffer::new();
-    dp.path.len() + dp.value.format(&mut values).len() + stamps.format(dp.timestamp).len() + 3
+    LineScratch::default().line(dp).len()
+}
+
+/// Stack buffers for formatting a line's numbers once.
+#[derive(Default)]
+pub(crate) struct LineScratch {
+    values: ValueFormatter,
+    stamps: itoa::Buffer,
+}
+
+impl LineScratch {
+    /// Formats `dp`'s numbers; the result knows its length before writing.
+    pub(crate) fn line<'a>(&'a mut self, dp: &'a Datapoint) -> Line<'a> {
+        Line {
+            path: dp.path.as_bytes(),
+            value: dp.value.format(&mut self.values).as_bytes(),
+            stamp: self.stamps.format(dp.timestamp).as_bytes(),
+        }
+    }
+}
+
+/// One formatted line, not yet written.
+pub(crate) struct Line<'a> {
+    path: &'a [u8],
+    value: &'a [u8],
+    stamp: &'a [u8],
+}
+
+impl Line<'_> {
+    /// Length with the two spaces and the newline.
+    pub(crate) fn len(&self) -> usize {
+        self.path.len() + self.value.len() + self.stamp.len() + 3
+    }
+
+    /// Writes the line; the caller has checked the room.
+    pub(crate) fn write(&self, buf: &mut impl BufMut) {
+        buf.put_slice(self.path);
+        buf.put_u8(b' ');
+        buf.put_slice(self.value);
+        buf.put_u8(b' ');
+        buf.put_slice(self.stamp);
+        buf.put_u8(b'\n');
+    }
 }
 
 /// A line that does not hold exactly one valid datapoint.

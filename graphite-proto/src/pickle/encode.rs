@@ -116,14 +116,11 @@ impl PickleEncoder {
         }
         ensure_room(buf, payload + 4)
             .map_err(|source| PickleEncodeError::InsufficientSize { encoded: 0, source })?;
-        // Lengths above u32::MAX cannot occur: a frame holds at most
-        // `max_frame_len` bytes and carbon's own limit is far below 4 GiB.
-        buf.put_u32(u32::try_from(payload).unwrap_or(u32::MAX));
-        buf.put_slice(&[op::PROTO, 2, op::EMPTY_LIST, op::MARK]);
+        write_header(payload, buf);
         for dp in &batch[..count] {
             write_item(dp, buf);
         }
-        buf.put_slice(&[op::APPENDS, op::STOP]);
+        write_trailer(buf);
         Ok(count)
     }
 
@@ -165,7 +162,25 @@ impl PickleEncoder {
     }
 }
 
-fn write_item(dp: &Datapoint, buf: &mut impl BufMut) {
+/// Bytes of a frame around its items (length prefix included).
+pub(crate) const FRAME_LEN_WITHOUT_ITEMS: usize = FRAME_OVERHEAD;
+
+/// Writes the length prefix for a `payload`-byte frame and the opening
+/// opcodes: `PROTO 2`, `EMPTY_LIST`, `MARK`.
+pub(crate) fn write_header(payload: usize, buf: &mut impl BufMut) {
+    // Lengths above u32::MAX cannot occur: frames are built under a limit
+    // far below 4 GiB.
+    buf.put_u32(u32::try_from(payload).unwrap_or(u32::MAX));
+    buf.put_slice(&[op::PROTO, 2, op::EMPTY_LIST, op::MARK]);
+}
+
+/// Writes the closing opcodes: `APPENDS`, `STOP`.
+pub(crate) fn write_trailer(buf: &mut impl BufMut) {
+    buf.put_slice(&[op::APPENDS, op::STOP]);
+}
+
+/// Writes one `(path, (timestamp, value))` item.
+pub(crate) fn write_item(dp: &Datapoint, buf: &mut impl BufMut) {
     buf.put_u8(op::BINUNICODE);
     // Paths are at most MAX_PATH_LEN bytes.
     buf.put_u32_le(u32::try_from(dp.path.len()).unwrap_or(u32::MAX));

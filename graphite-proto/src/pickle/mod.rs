@@ -12,7 +12,7 @@
 //! at protocols 0 to 5 for this data (memo, text and binary forms).
 
 mod decode;
-mod encode;
+pub(crate) mod encode;
 
 pub use decode::{
     Frame, FrameError, ItemError, ItemErrorKind, MalformedReason, PickleDecoder, decode_payload,

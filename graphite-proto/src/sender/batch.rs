@@ -1,0 +1,177 @@
+//! Building batches: the unit the sender writes, replays and drops.
+//!
+//! A batch is whole datapoints in wire form: plaintext lines, one complete
+//! pickle frame, or one UDP datagram. Batches are encoded once, on `push`,
+//! and then only moved around as shared `Bytes`.
+
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::datapoint::Datapoint;
+use crate::pickle::PickleEncoder;
+use crate::pickle::encode::{FRAME_LEN_WITHOUT_ITEMS, write_header, write_item, write_trailer};
+use crate::plaintext::LineScratch;
+use crate::protocol::Protocol;
+
+/// A sealed batch.
+#[derive(Clone, Debug)]
+pub(crate) struct Batch {
+    pub(crate) bytes: Bytes,
+    pub(crate) datapoints: u64,
+    /// A copy re-sent from the replay window (already counted as written).
+    pub(crate) replay: bool,
+}
+
+/// One datapoint cannot fit in a batch of the configured size.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TooLarge {
+    pub(crate) len: usize,
+}
+
+/// The batch being filled.
+#[derive(Debug)]
+pub(crate) struct BatchBuilder {
+    protocol: Protocol,
+    /// Largest sealed batch, in bytes (pickle framing included).
+    max_len: usize,
+    buf: BytesMut,
+    datapoints: u64,
+    first_at: Option<Instant>,
+    /// Emptied buffers of written batches, reused to avoid allocating.
+    free: Vec<BytesMut>,
+}
+
+/// Buffers kept for reuse; more would only hold memory.
+const FREE_BUFFERS: usize = 8;
+
+impl BatchBuilder {
+    pub(crate) fn new(protocol: Protocol, max_len: usize) -> Self {
+        Self {
+            protocol,
+            max_len,
+            buf: BytesMut::new(),
+            datapoints: 0,
+            first_at: None,
+            free: Vec::new(),
+        }
+    }
+
+    /// Bytes `dp` adds to a batch.
+    pub(crate) fn item_len(&self, dp: &Datapoint, scratch: &mut LineScratch) -> usize {
+        match self.protocol {
+            Protocol::Pickle => PickleEncoder::item_len(dp),
+            _ => scratch.line(dp).len(),
+        }
+    }
+
+    /// Framing bytes a batch has besides its items.
+    fn overhead(&self) -> usize {
+        match self.protocol {
+            Protocol::Pickle => FRAME_LEN_WITHOUT_ITEMS,
+            _ => 0,
+        }
+    }
+
+    /// Whether one datapoint of `item_len` bytes can ever fit.
+    pub(crate) fn check_fits(&self, item_len: usize) -> Result<(), TooLarge> {
+        let len = item_len + self.overhead();
+        if len > self.max_len {
+            Err(TooLarge { len })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Adds `dp` (already checked with [`check_fits`](Self::check_fits)).
+    /// Returns the previous batch, sealed, when `dp` did not fit in it.
+    pub(crate) fn push(&mut self, dp: &Datapoint, item_len: usize, now: Instant) -> Option<Batch> {
+        let sealed = if self.datapoints > 0
+            && self.buf.len() + item_len + self.trailer_len() > self.max_len
+        {
+            self.seal()
+        } else {
+            None
+        };
+        if self.datapoints == 0 {
+            if self.buf.capacity() < self.max_len {
+                self.buf = self
+                    .free
+                    .pop()
+                    .unwrap_or_else(|| BytesMut::with_capacity(self.max_len));
+            }
+            if self.protocol == Protocol::Pickle {
+                write_header(0, &mut self.buf);
+            }
+            self.first_at = Some(now);
+        }
+        match self.protocol {
+            Protocol::Pickle => write_item(dp, &mut self.buf),
+            _ => LineScratch::default().line(dp).write(&mut self.buf),
+        }
+        self.datapoints += 1;
+        sealed
+    }
+
+    fn trailer_len(&self) -> usize {
+        match self.protocol {
+            Protocol::Pickle => 2,
+            _ => 0,
+        }
+    }
+
+    /// Seals the batch being filled, if it holds anything.
+    pub(crate) fn seal(&mut self) -> Option<Batch> {
+        if self.datapoints == 0 {
+            return None;
+        }
+        if self.protocol == Protocol::Pickle {
+            write_trailer(&mut self.buf);
+            let payload = (self.buf.len() - 4) as u32;
+            self.buf[..4].copy_from_slice(&payload.to_be_bytes());
+        }
+        let batch = Batch {
+            bytes: self.buf.split().freeze(),
+            datapoints: self.datapoints,
+            replay: false,
+        };
+        self.datapoints = 0;
+        self.first_at = None;
+        Some(batch)
+    }
+
+    /// When the open batch was started.
+    pub(crate) fn first_at(&self) -> Option<Instant> {
+        self.first_at
+    }
+
+    /// Bytes in the open batch.
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Datapoints in the open batch.
+    pub(crate) fn datapoints(&self) -> u64 {
+        self.datapoints
+    }
+
+    /// Drops the open batch's contents (deadline passed), returning how many
+    /// datapoints it held.
+    pub(crate) fn clear(&mut self) -> u64 {
+        self.buf.clear();
+        self.first_at = None;
+        std::mem::take(&mut self.datapoints)
+    }
+
+    /// Takes back the memory of a batch nobody else holds any more.
+    pub(crate) fn recycle(&mut self, bytes: Bytes) {
+        if self.free.len() < FREE_BUFFERS
+            && let Ok(mut buf) = bytes.try_into_mut()
+        {
+            buf.clear();
+            if buf.capacity() >= self.max_len {
+                self.free.push(buf);
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! [`Stats`]: what happened to every datapoint.
+
+/// Datapoints dropped, by reason. Every drop is counted here; none is silent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Dropped {
+    /// Refused by `push` because the buffer was full
+    /// ([`OverflowPolicy::DropNewest`](super::OverflowPolicy::DropNewest), or
+    /// [`Wait`](super::OverflowPolicy::Wait) after its time ran out).
+    pub buffer_full: u64,
+    /// Accepted, then dropped to make room
+    /// ([`OverflowPolicy::DropOldest`](super::OverflowPolicy::DropOldest)).
+    pub evicted: u64,
+    /// Accepted, but not written when a flush or close deadline passed.
+    pub deadline: u64,
+    /// Refused because the sender was closing or closed.
+    pub closed: u64,
+    /// Refused because one datapoint cannot fit in a batch (a UDP datagram
+    /// smaller than the line, or a pickle frame limit below the item).
+    pub too_large: u64,
+}
+
+impl Dropped {
+    /// All drops.
+    pub fn total(&self) -> u64 {
+        self.buffer_full + self.evicted + self.deadline + self.closed + self.too_large
+    }
+
+    /// Drops of datapoints that `push` had accepted.
+    pub fn after_accept(&self) -> u64 {
+        self.evicted + self.deadline
+    }
+}
+
+/// Counters of a [`Sender`](super::Sender), readable at any time.
+///
+/// The accounting invariant, which the tests check under any schedule of
+/// failures: every datapoint given to `push` is in exactly one place,
+///
+/// ```text
+/// accepted == written + buffered + dropped.evicted + dropped.deadline
+/// pushed   == accepted + dropped.buffer_full + dropped.closed + dropped.too_large
+/// ```
+///
+/// Replays are extra copies of written datapoints and are counted apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Datapoints taken into the buffer.
+    pub accepted: u64,
+    /// Datapoints whose bytes were all written to a connection (counted
+    /// once, the first time).
+    pub written: u64,
+    /// Copies written again from the replay window after a reconnect.
+    pub replayed: u64,
+    /// Drops, by reason.
+    pub dropped: Dropped,
+    /// With replay off: datapoints written within the replay window's age
+    /// before a connection was lost. They may or may not have been stored.
+    pub unconfirmed: u64,
+    /// Datapoints accepted and not yet written.
+    pub buffered: u64,
+    /// Bytes held: buffered batches plus replay copies.
+    pub buffered_bytes: usize,
+    /// Connections made.
+    pub connects: u64,
+    /// Connection attempts that failed.
+    pub connect_failures: u64,
+    /// Connections lost: write errors, peer closes, write timeouts.
+    pub disconnects: u64,
+    /// Healthy connections closed on purpose by `reconnect_interval`.
+    pub periodic_reconnects: u64,
+}
+
+impl Stats {
+    /// Every datapoint ever given to `push`.
+    pub fn pushed(&self) -> u64 {
+        self.accepted + self.dropped.buffer_full + self.dropped.closed + self.dropped.too_large
+    }
+
+    /// Whether the accounting invariant holds.
+    pub fn is_consistent(&self) -> bool {
+        self.accepted == self.written + self.buffered + self.dropped.after_accept()
+    }
+}

@@ -1,0 +1,527 @@
+//! The state machine against a simulated carbon and simulated time: no
+//! sockets, no clock. The peer accepts, stalls, resets, refuses and crashes
+//! (losing what it received during its last moments, as a SIGKILLed carbon
+//! loses its cache) on a scripted or random schedule.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use proptest::prelude::*;
+
+use super::*;
+use crate::path::MetricPath;
+use crate::pickle::PickleDecoder;
+use crate::plaintext::PlaintextDecoder;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Peer {
+    /// Accepts up to this many bytes per write.
+    Accepting(usize),
+    /// Accepts connections, reads nothing.
+    Stalled,
+    /// Refuses connections (carbon down).
+    Refusing,
+}
+
+/// One connection's bytes as carbon received them, with arrival times.
+#[derive(Default)]
+struct Stream {
+    chunks: Vec<(Instant, Vec<u8>)>,
+}
+
+struct Sim {
+    sender: Sender,
+    now: Instant,
+    peer: Peer,
+    connected: bool,
+    closed: bool,
+    /// Streams whose data carbon processed (stored).
+    stored: Vec<Stream>,
+    current: Stream,
+    events: Vec<Event>,
+    next_ts: i64,
+    sent: Vec<(String, i64)>,
+}
+
+impl Sim {
+    fn new(config: SenderConfig) -> Self {
+        let now = Instant::now();
+        Self {
+            sender: Sender::new(config, now).expect("valid config"),
+            now,
+            peer: Peer::Accepting(usize::MAX),
+            connected: false,
+            closed: false,
+            stored: Vec::new(),
+            current: Stream::default(),
+            events: Vec::new(),
+            next_ts: 1_000_000,
+            sent: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, n: usize) {
+        for _ in 0..n {
+            let ts = self.next_ts;
+            self.next_ts += 1;
+            let name = format!("sim.series{}", ts % 7);
+            let dp = Datapoint::new(MetricPath::new(&name).expect("valid"), ts, ts);
+            if self.sender.push(&dp, self.now).is_ok() {
+                self.sent.push((name, ts));
+            }
+            self.check();
+        }
+    }
+
+    /// Runs the adapter loop until nothing more happens at this instant.
+    fn run(&mut self) {
+        for _ in 0..10_000 {
+            self.sender.handle_timeout(self.now);
+            let mut progressed = false;
+            while let Some(action) = self.sender.poll_action(self.now) {
+                progressed = true;
+                match action {
+                    Action::Connect => {
+                        if self.peer == Peer::Refusing {
+                            self.sender
+                                .on_connect_failed(self.now, &"connection refused");
+                        } else {
+                            self.connected = true;
+                            self.sender.on_connected(self.now);
+                        }
+                    }
+                    Action::Disconnect => self.end_connection(),
+                    Action::Close => {
+                        self.end_connection();
+                        self.closed = true;
+                    }
+                }
+            }
+            self.events
+                .extend(std::iter::from_fn(|| self.sender.poll_event()));
+            if self.connected
+                && let Some(bytes) = self.sender.poll_transmit(self.now)
+            {
+                match self.peer {
+                    Peer::Accepting(max) => {
+                        let n = bytes.len().min(max);
+                        self.current.chunks.push((self.now, bytes[..n].to_vec()));
+                        self.sender.on_written(n, self.now);
+                        progressed = true;
+                    }
+                    Peer::Stalled => {}
+                    Peer::Refusing => {
+                        // Carbon died under an open connection: the write fails.
+                        self.end_connection();
+                        self.sender.on_error(self.now, &"connection reset by peer");
+                        progressed = true;
+                    }
+                }
+            }
+            self.check();
+            if !progressed {
+                return;
+            }
+        }
+        panic!("adapter loop does not settle");
+    }
+
+    fn end_connection(&mut self) {
+        if self.connected {
+            self.connected = false;
+            self.stored.push(std::mem::take(&mut self.current));
+        }
+    }
+
+    fn advance(&mut self, by: Duration) {
+        let until = self.now + by;
+        while let Some(t) = self.sender.poll_timeout().filter(|&t| t <= until) {
+            self.now = self.now.max(t);
+            self.run();
+            if self.sender.poll_timeout() == Some(t) && t <= self.now {
+                break;
+            }
+        }
+        self.now = until;
+        self.run();
+    }
+
+    /// Carbon is SIGKILLed: what it received during the last `lost` is gone,
+    /// and it refuses connections until `restart`.
+    fn crash(&mut self, lost: Duration) {
+        let cutoff = self.now - lost;
+        if self.connected {
+            self.connected = false;
+            let mut stream = std::mem::take(&mut self.current);
+            // Carbon had not processed the tail: drop it.
+            stream.chunks.retain(|(t, _)| *t < cutoff);
+            self.stored.push(stream);
+        }
+        // The next write on the old socket fails.
+        self.peer = Peer::Refusing;
+        self.sender.on_error(self.now, &"connection reset by peer");
+        self.run();
+    }
+
+    fn check(&self) {
+        let stats = self.sender.stats();
+        assert!(stats.is_consistent(), "{stats:?}");
+        assert!(
+            stats.buffered_bytes <= self.sender.config().buffer_capacity,
+            "{stats:?}"
+        );
+        assert_eq!(
+            stats.pushed(),
+            stats.accepted + stats.dropped.total() - stats.dropped.after_accept()
+        );
+    }
+
+    /// Every (series, timestamp) carbon stored.
+    fn stored_points(&self) -> HashSet<(String, i64)> {
+        let mut out = HashSet::new();
+        for stream in self.stored.iter().chain([&self.current]) {
+            let mut buf = BytesMut::new();
+            for (_, chunk) in &stream.chunks {
+                buf.extend_from_slice(chunk);
+            }
+            match self.sender.config().protocol {
+                Protocol::Pickle => {
+                    let mut decoder = PickleDecoder::new();
+                    while let Ok(Some(frame)) = decoder.decode(&mut buf) {
+                        for dp in frame.into_iter().flatten() {
+                            out.insert((dp.path.as_str().to_owned(), dp.timestamp));
+                        }
+                    }
+                }
+                _ => {
+                    let mut decoder = PlaintextDecoder::new();
+                    // A partial last line is discarded, as carbon does.
+                    while let Some(r) = decoder.decode(&mut buf) {
+                        let dp = r.expect("only whole, valid lines");
+                        out.insert((dp.path.as_str().to_owned(), dp.timestamp));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn missing(&self) -> usize {
+        let stored = self.stored_points();
+        self.sent.iter().filter(|p| !stored.contains(*p)).count()
+    }
+}
+
+fn config(protocol: Protocol) -> SenderConfig {
+    SenderConfig::new(protocol)
+        .with_batch_size(1024)
+        .with_buffer_capacity(64 << 10)
+        .with_backoff(Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+            jitter: 0.5,
+            seed: 7,
+        })
+}
+
+#[test]
+fn batches_by_size_or_delay() {
+    let mut sim =
+        Sim::new(config(Protocol::Plaintext).with_batch_delay(Duration::from_millis(100)));
+    sim.run();
+    sim.push(3);
+    sim.run();
+    assert_eq!(
+        sim.sender.stats().written,
+        0,
+        "a small batch waits for its delay"
+    );
+    sim.advance(Duration::from_millis(99));
+    assert_eq!(sim.sender.stats().written, 0);
+    sim.advance(Duration::from_millis(1));
+    assert_eq!(
+        sim.sender.stats().written,
+        3,
+        "written 100 ms after the first datapoint"
+    );
+    // ~30-byte lines: 1024 bytes fill after about 34 of them, at once.
+    sim.push(100);
+    sim.run();
+    assert!(
+        sim.sender.stats().written >= 3 + 60,
+        "{:?}",
+        sim.sender.stats()
+    );
+}
+
+#[test]
+fn survives_restarts_with_replay() {
+    for protocol in [Protocol::Plaintext, Protocol::Pickle] {
+        let mut sim = Sim::new(config(protocol).with_buffer_capacity(1 << 20));
+        for round in 0..3 {
+            for _ in 0..20 {
+                sim.push(50);
+                sim.advance(Duration::from_millis(50));
+            }
+            // Carbon loses its last second, then is down for 3 s.
+            sim.crash(Duration::from_secs(1));
+            sim.push(200);
+            sim.advance(Duration::from_secs(3));
+            assert!(!sim.sender.is_connected(), "round {round}");
+            sim.peer = Peer::Accepting(700);
+            sim.advance(Duration::from_secs(2));
+            assert!(sim.sender.is_connected(), "round {round}");
+        }
+        sim.sender.close(sim.now + Duration::from_secs(5));
+        sim.advance(Duration::from_secs(1));
+        assert!(sim.closed);
+        let stats = sim.sender.stats();
+        assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+        assert_eq!(stats.written, stats.accepted);
+        assert!(stats.replayed > 0);
+        assert_eq!(
+            sim.missing(),
+            0,
+            "{protocol:?}: replay must cover the lost second"
+        );
+        let outages = sim
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::OutageStarted { .. }))
+            .count();
+        let recoveries = sim
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Recovered { .. }))
+            .count();
+        assert_eq!(
+            (outages, recoveries),
+            (3, 3),
+            "one warning and one recovery per outage"
+        );
+    }
+}
+
+#[test]
+fn without_replay_the_loss_is_bounded_by_unconfirmed() {
+    let mut sim = Sim::new(
+        config(Protocol::Plaintext)
+            .with_replay(None)
+            .with_buffer_capacity(1 << 20),
+    );
+    for _ in 0..2 {
+        for _ in 0..20 {
+            sim.push(50);
+            sim.advance(Duration::from_millis(50));
+        }
+        sim.crash(Duration::from_secs(1));
+        sim.advance(Duration::from_secs(1));
+        sim.peer = Peer::Accepting(usize::MAX);
+        sim.advance(Duration::from_secs(2));
+    }
+    sim.sender.close(sim.now + Duration::from_secs(5));
+    sim.advance(Duration::from_secs(1));
+    let stats = sim.sender.stats();
+    let missing = sim.missing() as u64;
+    assert!(missing > 0, "the crash lost something");
+    assert!(
+        missing <= stats.unconfirmed,
+        "missing {missing} > unconfirmed {}",
+        stats.unconfirmed
+    );
+    assert_eq!(stats.replayed, 0);
+}
+
+#[test]
+fn a_peer_that_stops_reading_is_dropped_and_the_buffer_stays_bounded() {
+    let mut sim = Sim::new(config(Protocol::Plaintext).with_write_timeout(Duration::from_secs(2)));
+    sim.run();
+    sim.peer = Peer::Stalled;
+    for _ in 0..100 {
+        sim.push(200);
+        sim.advance(Duration::from_millis(100));
+    }
+    let stats = sim.sender.stats();
+    assert!(stats.dropped.buffer_full > 0, "{stats:?}");
+    assert!(stats.buffered_bytes <= 64 << 10);
+    assert!(
+        stats.disconnects >= 1,
+        "the stalled peer was detected: {stats:?}"
+    );
+}
+
+#[test]
+fn drop_oldest_keeps_the_newest() {
+    let mut sim = Sim::new(
+        config(Protocol::Plaintext)
+            .with_overflow(OverflowPolicy::DropOldest)
+            .with_replay(None),
+    );
+    sim.peer = Peer::Refusing;
+    sim.run();
+    sim.push(10_000);
+    let stats = sim.sender.stats();
+    assert!(stats.dropped.evicted > 0);
+    assert_eq!(stats.dropped.buffer_full, 0);
+    sim.peer = Peer::Accepting(usize::MAX);
+    sim.advance(Duration::from_secs(2));
+    sim.sender.close(sim.now + Duration::from_secs(1));
+    sim.advance(Duration::from_secs(1));
+    let stored = sim.stored_points();
+    let newest = sim.sent.last().expect("sent").clone();
+    assert!(stored.contains(&newest), "the newest datapoint survives");
+}
+
+#[test]
+fn wait_policy_asks_to_wait_without_counting() {
+    let mut sim = Sim::new(
+        config(Protocol::Plaintext).with_overflow(OverflowPolicy::Wait(Duration::from_secs(1))),
+    );
+    sim.peer = Peer::Refusing;
+    sim.run();
+    let dp = Datapoint::new(MetricPath::new("a").expect("valid"), 1, 1);
+    let mut outcome = Ok(false);
+    for _ in 0..100_000 {
+        outcome = sim.sender.push(&dp, sim.now);
+        if outcome.is_err() {
+            break;
+        }
+    }
+    assert_eq!(outcome, Err(PushError::WouldBlock));
+    assert!(!sim.sender.has_room());
+    let before = sim.sender.stats().dropped.total();
+    assert_eq!(sim.sender.push_or_drop(&dp, sim.now), Err(PushError::Full));
+    assert_eq!(sim.sender.stats().dropped.total(), before + 1);
+}
+
+#[test]
+fn close_deadline_drops_and_counts_what_cannot_be_written() {
+    let mut sim = Sim::new(config(Protocol::Pickle));
+    sim.peer = Peer::Refusing;
+    sim.run();
+    sim.push(500);
+    sim.sender.close(sim.now + Duration::from_secs(1));
+    sim.advance(Duration::from_millis(999));
+    assert!(!sim.closed);
+    sim.advance(Duration::from_millis(1));
+    assert!(sim.closed);
+    let stats = sim.sender.stats();
+    assert_eq!(stats.dropped.deadline, 500);
+    assert_eq!(stats.buffered, 0);
+    let dp = Datapoint::new(MetricPath::new("late").expect("valid"), 1, 1);
+    assert_eq!(sim.sender.push(&dp, sim.now), Err(PushError::Closed));
+    assert_eq!(sim.sender.stats().dropped.closed, 1);
+}
+
+#[test]
+fn periodic_reconnect_is_clean() {
+    let mut sim =
+        Sim::new(config(Protocol::Plaintext).with_reconnect_interval(Some(Duration::from_secs(1))));
+    for _ in 0..50 {
+        sim.push(20);
+        sim.advance(Duration::from_millis(100));
+    }
+    let stats = sim.sender.stats();
+    assert!(stats.periodic_reconnects >= 4, "{stats:?}");
+    assert_eq!(stats.replayed, 0, "a clean reconnect replays nothing");
+    assert_eq!(stats.disconnects, 0);
+    sim.sender.close(sim.now + Duration::from_secs(1));
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.missing(), 0);
+}
+
+#[test]
+fn backoff_grows_while_the_peer_refuses() {
+    let mut sim = Sim::new(config(Protocol::Plaintext));
+    sim.peer = Peer::Refusing;
+    sim.advance(Duration::from_secs(10));
+    let failures = sim.sender.stats().connect_failures;
+    // 100 ms doubling to a 1 s cap, with up to 50 % jitter: between 10 and 25 attempts.
+    assert!((8..=25).contains(&failures), "{failures}");
+}
+
+#[test]
+fn udp_sends_whole_datagrams_and_never_replays() {
+    let mut sim = Sim::new(config(Protocol::Udp).with_max_datagram_len(200));
+    sim.push(100);
+    sim.advance(Duration::from_millis(200));
+    let stats = sim.sender.stats();
+    assert_eq!(stats.written, 100);
+    for stream in &sim.stored {
+        assert!(
+            stream
+                .chunks
+                .iter()
+                .all(|(_, c)| c.len() <= 200 && c.ends_with(b"\n"))
+        );
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Push(usize),
+    Advance(u64),
+    Peer(Peer),
+    Crash(u64),
+    Flush(u64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (1usize..300).prop_map(Step::Push),
+        4 => (1u64..3000).prop_map(Step::Advance),
+        1 => prop_oneof![
+            (1usize..5000).prop_map(Peer::Accepting),
+            Just(Peer::Stalled),
+            Just(Peer::Refusing),
+        ].prop_map(Step::Peer),
+        1 => (0u64..3000).prop_map(Step::Crash),
+        1 => (0u64..2000).prop_map(Step::Flush),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Under any schedule every datapoint is written, buffered, or dropped
+    /// and counted; memory stays bounded; after a final close with a
+    /// healthy peer nothing is left buffered.
+    #[test]
+    fn accounting_holds_under_any_schedule(
+        steps in prop::collection::vec(step(), 1..60),
+        pickle in any::<bool>(),
+        replay in any::<bool>(),
+        drop_oldest in any::<bool>(),
+    ) {
+        let protocol = if pickle { Protocol::Pickle } else { Protocol::Plaintext };
+        let overflow = if drop_oldest { OverflowPolicy::DropOldest } else { OverflowPolicy::DropNewest };
+        let mut sim = Sim::new(
+            config(protocol)
+                .with_overflow(overflow)
+                .with_replay(replay.then(ReplayWindow::default))
+                .with_write_timeout(Duration::from_secs(2)),
+        );
+        for step in steps {
+            match step {
+                Step::Push(n) => sim.push(n),
+                Step::Advance(ms) => sim.advance(Duration::from_millis(ms)),
+                Step::Peer(p) => { sim.peer = p; sim.run(); }
+                Step::Crash(ms) => sim.crash(Duration::from_millis(ms)),
+                Step::Flush(ms) => { sim.sender.flush(sim.now + Duration::from_millis(ms)); sim.run(); }
+            }
+        }
+        sim.peer = Peer::Accepting(usize::MAX);
+        sim.sender.close(sim.now + Duration::from_secs(30));
+        sim.advance(Duration::from_secs(31));
+        prop_assert!(sim.closed);
+        let stats = sim.sender.stats();
+        prop_assert!(stats.is_consistent(), "{:?}", stats);
+        prop_assert_eq!(stats.buffered, 0);
+        prop_assert_eq!(stats.pushed(), sim.sent.len() as u64 + stats.dropped.buffer_full + stats.dropped.closed + stats.dropped.too_large);
+        // Carbon never sees a datapoint that was not sent, nor a torn one
+        // (`stored_points` accepts whole, valid lines and frames only).
+        let sent: HashSet<(String, i64)> = sim.sent.iter().cloned().collect();
+        prop_assert!(sim.stored_points().is_subset(&sent));
+    }
+}
