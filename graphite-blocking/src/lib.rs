@@ -1,3 +1,28 @@
-//! graphite-rs adapter for blocking (in progress: see the workspace README).
+//! Send metrics to Graphite's carbon from plain threads, over std::net.
+//!
+//! ```no_run
+//! let mut client = graphite_blocking::connect("localhost", None, graphite_blocking::Protocol::Plaintext)?;
+//! client.send("servers.web1.cpu", 0.25, None)?;
+//! # Ok::<(), graphite_proto::client::SendError>(())
+//! ```
+//!
+//! Two ways to send:
+//! - [`Client`]: aiographite's API (`connect`, `send`, `send_multiple`,
+//!   `close`), each call writing at once with typed errors.
+//! - [`Sender`]: a cloneable handle whose `send` never blocks on the
+//!   network; a background thread batches, reconnects, replays and counts.
+//!
+//! Validation, encoding, batching, backoff and accounting live in
+//! [`graphite_proto`]; this crate owns the sockets and the thread.
+#![warn(missing_docs)]
 
-pub use graphite_proto as proto;
+mod client;
+mod net;
+mod sender;
+
+pub use client::{Client, connect};
+pub use graphite_proto::client::{ClientConfig, SendError};
+pub use graphite_proto::sender::{OverflowPolicy, ReplayWindow, SenderConfig, Stats};
+pub use graphite_proto::{self as proto, Datapoint, MetricPath, Protocol, Value};
+pub use net::ByoStream;
+pub use sender::{Sender, SpawnError};

@@ -60,6 +60,7 @@
 #![warn(missing_docs)]
 
 mod buffer;
+pub mod client;
 mod datapoint;
 mod name_codec;
 mod path;
