@@ -6,10 +6,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use graphite_cli::runtime::{
+    AnyClient as TestClient, AnySender as TestSender, Runtime as Adapter, RuntimeError,
+};
 use graphite_proto::client::{ClientConfig, SendError};
 use graphite_proto::sender::{OverflowPolicy, SenderConfig};
 use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
-use graphite_tests::adapters::{Adapter, TestClient, TestSender};
 use graphite_tests::sink::Sink;
 
 fn batch(prefix: &str, n: i64) -> Vec<Datapoint> {
@@ -136,7 +138,10 @@ fn connection_refused_is_a_typed_error(adapter: Adapter) {
     let err = TestClient::connect(adapter, "127.0.0.1", port, ClientConfig::default())
         .map(|_| ())
         .expect_err("refused");
-    assert!(matches!(err, SendError::Connect { .. }), "{err}");
+    assert!(
+        matches!(err, RuntimeError::Send(SendError::Connect { .. })),
+        "{err}"
+    );
 }
 
 fn write_timeout_reports_progress_and_never_duplicates(adapter: Adapter) {
@@ -186,7 +191,8 @@ fn write_timeout_reports_progress_and_never_duplicates(adapter: Adapter) {
 fn bring_your_own_stream(adapter: Adapter) {
     let sink = Sink::tcp();
     let mut client =
-        TestClient::from_stream(adapter, sink.addr(), ClientConfig::new(Protocol::Pickle));
+        TestClient::from_stream(adapter, sink.addr(), ClientConfig::new(Protocol::Pickle))
+            .expect("connect");
     let want = batch("byo", 50);
     client.send_multiple(want.clone()).expect("send");
     client.close().expect("close");
@@ -206,7 +212,8 @@ fn sender_delivers_everything_once(adapter: Adapter) {
             "127.0.0.1",
             sink.addr().port(),
             SenderConfig::new(protocol),
-        );
+        )
+        .expect("spawn");
         // UDP has no flow control: a burst larger than the receiver's socket
         // buffer is lost by the kernel, so UDP gets a burst that fits.
         let count = if protocol == Protocol::Udp {
@@ -247,7 +254,8 @@ fn sender_never_waits_for_a_stalled_peer(adapter: Adapter) {
         .with_buffer_capacity(capacity)
         .with_write_timeout(Duration::from_secs(60))
         .with_overflow(OverflowPolicy::DropNewest);
-    let sender = TestSender::spawn(adapter, "127.0.0.1", sink.addr().port(), config);
+    let sender =
+        TestSender::spawn(adapter, "127.0.0.1", sink.addr().port(), config).expect("spawn");
     let points = batch("flood", 400_000);
     let mut slowest = Duration::ZERO;
     for dp in &points {

@@ -1,5 +1,10 @@
-//! The four runtimes behind one synchronous face, so that one behaviour
-//! suite runs against every adapter (tokio, async-std, smol, blocking).
+//! The four runtimes behind one synchronous face: the CLI's `--runtime`,
+//! and the workspace tests' shared behaviour suite, which runs the same
+//! tests against every adapter.
+//!
+//! The async-std executor is behind the opt-in `async-std` feature
+//! (async-std is discontinued, RUSTSEC-2025-0052); without it,
+//! [`Runtime::AsyncStd`] reports [`RuntimeUnavailable`].
 
 use std::time::Duration;
 
@@ -7,9 +12,9 @@ use graphite_proto::Datapoint;
 use graphite_proto::client::{ClientConfig, SendError};
 use graphite_proto::sender::{PushError, SenderConfig, Stats};
 
-/// An adapter under test.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Adapter {
+/// Which adapter, on which executor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Runtime {
     /// `graphite-tokio`.
     Tokio,
     /// `graphite-async-std` under the async-std executor.
@@ -20,8 +25,8 @@ pub enum Adapter {
     Blocking,
 }
 
-impl Adapter {
-    /// Every adapter.
+impl Runtime {
+    /// Every runtime.
     pub const ALL: [Self; 4] = [Self::Tokio, Self::AsyncStd, Self::Smol, Self::Blocking];
 
     /// Its name, as the CLI's `--runtime` spells it.
@@ -35,16 +40,62 @@ impl Adapter {
     }
 }
 
-fn tokio_runtime() -> tokio::runtime::Runtime {
+/// Why a runtime could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// The async-std executor was not compiled in.
+    #[error("this build has no async-std executor: rebuild with `--features async-std`")]
+    Unavailable,
+    /// Connecting failed.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// The sender configuration cannot work.
+    #[error(transparent)]
+    Config(#[from] graphite_proto::sender::ConfigError),
+    /// A runtime, thread or stream could not be started.
+    #[error("cannot start: {0}")]
+    Start(#[from] std::io::Error),
+}
+
+fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("tokio runtime")
 }
 
-/// A direct client of any adapter.
-pub enum TestClient {
+fn check_available(runtime: Runtime) -> Result<(), RuntimeError> {
+    if runtime == Runtime::AsyncStd && !cfg!(feature = "async-std") {
+        return Err(RuntimeError::Unavailable);
+    }
+    Ok(())
+}
+
+#[cfg(feature = "async-std")]
+fn async_std_block_on<F: Future>(f: F) -> F::Output {
+    async_std::task::block_on(f)
+}
+
+/// Without the feature no `AsyncStd` value exists (constructors refuse it),
+/// so this is never called; smol's executor keeps it total.
+#[cfg(not(feature = "async-std"))]
+fn async_std_block_on<F: Future>(f: F) -> F::Output {
+    smol::block_on(f)
+}
+
+#[cfg(feature = "async-std")]
+fn async_std_spawn(task: graphite_async_std::SenderTask) {
+    async_std::task::spawn(task);
+}
+
+#[cfg(not(feature = "async-std"))]
+fn async_std_spawn(task: graphite_async_std::SenderTask) {
+    smol::spawn(task).detach();
+}
+
+/// A direct client on any runtime.
+pub enum AnyClient {
     /// tokio, with the runtime it runs on.
     Tokio(tokio::runtime::Runtime, graphite_tokio::Client),
     /// async-std's executor.
@@ -55,58 +106,62 @@ pub enum TestClient {
     Blocking(graphite_blocking::Client),
 }
 
-impl TestClient {
+impl AnyClient {
     /// Connects with `config` to `host:port`.
     pub fn connect(
-        adapter: Adapter,
+        runtime: Runtime,
         host: &str,
         port: u16,
         config: ClientConfig,
-    ) -> Result<Self, SendError> {
-        Ok(match adapter {
-            Adapter::Tokio => {
-                let rt = tokio_runtime();
+    ) -> Result<Self, RuntimeError> {
+        check_available(runtime)?;
+        Ok(match runtime {
+            Runtime::Tokio => {
+                let rt = tokio_runtime()?;
                 let client =
                     rt.block_on(graphite_tokio::Client::connect_with(host, port, config))?;
                 Self::Tokio(rt, client)
             }
-            Adapter::AsyncStd => Self::AsyncStd(async_std::task::block_on(
+            Runtime::AsyncStd => Self::AsyncStd(async_std_block_on(
                 graphite_async_std::Client::connect_with(host, port, config),
             )?),
-            Adapter::Smol => Self::Smol(smol::block_on(graphite_async_std::Client::connect_with(
+            Runtime::Smol => Self::Smol(smol::block_on(graphite_async_std::Client::connect_with(
                 host, port, config,
             ))?),
-            Adapter::Blocking => {
+            Runtime::Blocking => {
                 Self::Blocking(graphite_blocking::Client::connect_with(host, port, config)?)
             }
         })
     }
 
-    /// A client over a TCP stream the test connected itself (the "bring
-    /// your own stream" constructor).
-    pub fn from_stream(adapter: Adapter, addr: std::net::SocketAddr, config: ClientConfig) -> Self {
-        match adapter {
-            Adapter::Tokio => {
-                let rt = tokio_runtime();
-                let stream = rt
-                    .block_on(tokio::net::TcpStream::connect(addr))
-                    .expect("connect");
+    /// A client over a TCP stream connected here (the adapters' "bring your
+    /// own stream" constructor).
+    pub fn from_stream(
+        runtime: Runtime,
+        addr: std::net::SocketAddr,
+        config: ClientConfig,
+    ) -> Result<Self, RuntimeError> {
+        check_available(runtime)?;
+        Ok(match runtime {
+            Runtime::Tokio => {
+                let rt = tokio_runtime()?;
+                let stream = rt.block_on(tokio::net::TcpStream::connect(addr))?;
                 Self::Tokio(rt, graphite_tokio::Client::from_stream(stream, config))
             }
-            Adapter::AsyncStd | Adapter::Smol => {
-                let stream = smol::block_on(async_net::TcpStream::connect(addr)).expect("connect");
+            Runtime::AsyncStd | Runtime::Smol => {
+                let stream = smol::block_on(async_net::TcpStream::connect(addr))?;
                 let client = graphite_async_std::Client::from_stream(stream, config);
-                if adapter == Adapter::Smol {
+                if runtime == Runtime::Smol {
                     Self::Smol(client)
                 } else {
                     Self::AsyncStd(client)
                 }
             }
-            Adapter::Blocking => {
-                let stream = std::net::TcpStream::connect(addr).expect("connect");
+            Runtime::Blocking => {
+                let stream = std::net::TcpStream::connect(addr)?;
                 Self::Blocking(graphite_blocking::Client::from_stream(stream, config))
             }
-        }
+        })
     }
 
     /// `send(metric, value, timestamp)` with a textual name.
@@ -118,7 +173,7 @@ impl TestClient {
     ) -> Result<(), SendError> {
         match self {
             Self::Tokio(rt, c) => rt.block_on(c.send(metric, value, timestamp)),
-            Self::AsyncStd(c) => async_std::task::block_on(c.send(metric, value, timestamp)),
+            Self::AsyncStd(c) => async_std_block_on(c.send(metric, value, timestamp)),
             Self::Smol(c) => smol::block_on(c.send(metric, value, timestamp)),
             Self::Blocking(c) => c.send(metric, value, timestamp),
         }
@@ -128,7 +183,7 @@ impl TestClient {
     pub fn send_multiple(&mut self, batch: Vec<Datapoint>) -> Result<(), SendError> {
         match self {
             Self::Tokio(rt, c) => rt.block_on(c.send_multiple(batch, None)),
-            Self::AsyncStd(c) => async_std::task::block_on(c.send_multiple(batch, None)),
+            Self::AsyncStd(c) => async_std_block_on(c.send_multiple(batch, None)),
             Self::Smol(c) => smol::block_on(c.send_multiple(batch, None)),
             Self::Blocking(c) => c.send_multiple(batch, None),
         }
@@ -138,15 +193,15 @@ impl TestClient {
     pub fn close(self) -> Result<(), SendError> {
         match self {
             Self::Tokio(rt, c) => rt.block_on(c.close()),
-            Self::AsyncStd(c) => async_std::task::block_on(c.close()),
+            Self::AsyncStd(c) => async_std_block_on(c.close()),
             Self::Smol(c) => smol::block_on(c.close()),
             Self::Blocking(c) => c.close(),
         }
     }
 }
 
-/// A background sender of any adapter.
-pub enum TestSender {
+/// A background sender on any runtime.
+pub enum AnySender {
     /// tokio, with the runtime its task runs on.
     Tokio(tokio::runtime::Runtime, graphite_tokio::Sender),
     /// Task on async-std's executor.
@@ -157,34 +212,42 @@ pub enum TestSender {
     Blocking(graphite_blocking::Sender),
 }
 
-impl TestSender {
+impl AnySender {
     /// Starts a sender towards `host:port`.
-    pub fn spawn(adapter: Adapter, host: &str, port: u16, config: SenderConfig) -> Self {
-        match adapter {
-            Adapter::Tokio => {
-                let rt = tokio_runtime();
+    pub fn spawn(
+        runtime: Runtime,
+        host: &str,
+        port: u16,
+        config: SenderConfig,
+    ) -> Result<Self, RuntimeError> {
+        check_available(runtime)?;
+        Ok(match runtime {
+            Runtime::Tokio => {
+                let rt = tokio_runtime()?;
                 let sender = {
                     let _guard = rt.enter();
-                    graphite_tokio::Sender::spawn(host, port, config).expect("valid config")
+                    graphite_tokio::Sender::spawn(host, port, config)?
                 };
                 Self::Tokio(rt, sender)
             }
-            Adapter::AsyncStd => {
-                let (sender, task) =
-                    graphite_async_std::Sender::start(host, port, config).expect("valid config");
-                async_std::task::spawn(task);
+            Runtime::AsyncStd => {
+                let (sender, task) = graphite_async_std::Sender::start(host, port, config)?;
+                async_std_spawn(task);
                 Self::AsyncStd(sender)
             }
-            Adapter::Smol => {
-                let (sender, task) =
-                    graphite_async_std::Sender::start(host, port, config).expect("valid config");
+            Runtime::Smol => {
+                let (sender, task) = graphite_async_std::Sender::start(host, port, config)?;
                 smol::spawn(task).detach();
                 Self::Smol(sender)
             }
-            Adapter::Blocking => Self::Blocking(
-                graphite_blocking::Sender::spawn(host, port, config).expect("valid config"),
+            Runtime::Blocking => Self::Blocking(
+                graphite_blocking::Sender::spawn(host, port, config).map_err(|e| match e {
+                    graphite_blocking::SpawnError::Config(c) => RuntimeError::Config(c),
+                    graphite_blocking::SpawnError::Thread(t) => RuntimeError::Start(t),
+                    other => RuntimeError::Start(std::io::Error::other(other.to_string())),
+                })?,
             ),
-        }
+        })
     }
 
     /// `push` of a built datapoint: never waits.
@@ -223,7 +286,7 @@ impl TestSender {
     pub fn flush(&self, timeout: Duration) -> Stats {
         match self {
             Self::Tokio(rt, s) => rt.block_on(s.flush(timeout)),
-            Self::AsyncStd(s) => async_std::task::block_on(s.flush(timeout)),
+            Self::AsyncStd(s) => async_std_block_on(s.flush(timeout)),
             Self::Smol(s) => smol::block_on(s.flush(timeout)),
             Self::Blocking(s) => s.flush(timeout),
         }
@@ -233,7 +296,7 @@ impl TestSender {
     pub fn close(&self, timeout: Duration) -> Stats {
         match self {
             Self::Tokio(rt, s) => rt.block_on(s.close(timeout)),
-            Self::AsyncStd(s) => async_std::task::block_on(s.close(timeout)),
+            Self::AsyncStd(s) => async_std_block_on(s.close(timeout)),
             Self::Smol(s) => smol::block_on(s.close(timeout)),
             Self::Blocking(s) => s.close(timeout),
         }
