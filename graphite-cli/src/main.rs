@@ -262,15 +262,13 @@ fn listen(args: &ListenArgs) -> Result<bool, Failure> {
         listener.local_addr()
     );
     let mut out = io::stdout().lock();
-    let mut count = 0;
-    for item in listener.received() {
+    for (seen, item) in listener.received().iter().enumerate() {
         match &item {
             Received::Datapoint(_) => writeln!(out, "{item}")?,
             Received::Error { .. } => writeln!(out, "error: {item}")?,
         }
         out.flush()?;
-        count += 1;
-        if args.count.is_some_and(|max| count >= max) {
+        if args.count.is_some_and(|max| seen + 1 >= max) {
             break;
         }
     }
