@@ -1,0 +1,182 @@
+//! The `graphite` command: the name encoder, the debug listener, `send`
+//! through every runtime, and `send` against Graphite's own carbon-cache.
+
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use graphite_cli::runtime::Runtime;
+use graphite_proto::Protocol;
+use graphite_tests::carbon::Carbon;
+use graphite_tests::process;
+
+const STORE_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn graphite(args: &[&str], stdin: &str) -> std::process::Output {
+    process::run(
+        Command::new(env!("CARGO_BIN_EXE_graphite")).args(args),
+        stdin.as_bytes(),
+        Duration::from_secs(60),
+    )
+}
+
+fn port_for(carbon: &Carbon, protocol: Protocol) -> u16 {
+    match protocol {
+        Protocol::Plaintext => carbon.line_port,
+        Protocol::Pickle => carbon.pickle_port,
+        _ => carbon.udp_port,
+    }
+}
+
+#[test]
+fn encode_and_decode_name_match_aiographite() {
+    let out = graphite(
+        &[
+            "encode-name",
+            "sproc performance",
+            "velo@zillow.com",
+            "::EH12",
+        ],
+        "",
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "sproc%20performance-.velo%40zillow%2Ecom-.%3A%3AEH12-"
+    );
+    let out = graphite(&["decode-name", "Mnchen-3ya.temp-"], "");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "München\ntemp\n");
+    let out = graphite(&["decode-name", "ok-.%41"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("part 1"),
+        "the bad part is named"
+    );
+}
+
+#[test]
+fn send_without_a_target_shows_what_carbon_would_receive() {
+    for runtime in Runtime::ALL {
+        for protocol in ["plaintext", "pickle", "udp"] {
+            let out = graphite(
+                &["send", "--protocol", protocol, "--runtime", runtime.name()],
+                "a.b 1 100\nc.d 2.5 200\n",
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "a.b 1 100\nc.d 2.5 200\n",
+                "{runtime:?} {protocol}"
+            );
+        }
+    }
+    let out = graphite(&["send", "--prefix", "app", "requests", "42", "7"], "");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "app.requests 42 7\n");
+}
+
+#[test]
+fn listen_reports_datapoints_and_bad_lines() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let listener = Command::new(env!("CARGO_BIN_EXE_graphite"))
+        .args([
+            "listen",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--count",
+            "3",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start listener");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut stream = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "listener did not start"
+        );
+        // The listener announces nothing we can wait on but its port.
+        std::thread::park_timeout(Duration::from_millis(50));
+    };
+    std::io::Write::write_all(
+        &mut stream,
+        b"a.b 1 10\nnot a valid line at all\nc 2.5 20\n",
+    )
+    .expect("write");
+    drop(stream);
+    let out = listener
+        .wait_with_output()
+        .expect("listener exits after 3 items");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[0], "a.b 1 10");
+    assert!(lines[1].starts_with("error: "), "{text}");
+    assert_eq!(lines[2], "c 2.5 20");
+}
+
+/// `send` against carbon: valid lines stored, invalid ones reported with
+/// their line numbers and never sent, for every runtime and protocol.
+#[test]
+fn send_to_carbon_through_every_runtime_refusing_hostile_lines() {
+    let carbon = Carbon::start();
+    let ts = now() - 60;
+    let mut want = Vec::new();
+    for runtime in Runtime::ALL {
+        for protocol in [Protocol::Plaintext, Protocol::Pickle, Protocol::Udp] {
+            let name = format!("it.cli.{}.{protocol}", runtime.name().replace('-', "_"));
+            let input = format!(
+                "{name} 1.5 {ts}\n{name}.two 3 {ts}\nhostile\u{a0}name 1 {ts}\nno.value\n{name}.three 4 {ts}\nevil\rname 1 {ts}\n"
+            );
+            let target = format!("127.0.0.1:{}", port_for(&carbon, protocol));
+            let args = [
+                "send",
+                "--to",
+                &target,
+                "--protocol",
+                protocol.name(),
+                "--runtime",
+                runtime.name(),
+                "--stats",
+            ];
+            let out = graphite(&args, &input);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "invalid lines make the exit status 1: {stderr}"
+            );
+            for line in ["line 3:", "line 4:", "line 6:"] {
+                assert!(stderr.contains(line), "{line} not reported: {stderr}");
+            }
+            assert!(stderr.contains("written=3"), "{stderr}");
+            want.push((name.clone(), ts, 1.5));
+            want.push((format!("{name}.two"), ts, 3.0));
+            want.push((format!("{name}.three"), ts, 4.0));
+        }
+    }
+    carbon.wait_for(&want, STORE_TIMEOUT).expect("stored");
+    let files = carbon.stored_files();
+    assert_eq!(
+        files.len(),
+        want.len(),
+        "carbon stored only the valid series: {files:?}"
+    );
+}
