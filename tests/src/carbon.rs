@@ -87,12 +87,20 @@ impl Carbon {
 
     /// Starts a carbon-cache and waits until it listens.
     pub fn start_with(options: CarbonOptions) -> Self {
+        let mut carbon = Self::prepare(options);
+        carbon.launch();
+        carbon
+    }
+
+    /// Writes the configuration and picks the ports, without starting
+    /// carbon: clients can be pointed at it before it exists.
+    pub fn prepare(options: CarbonOptions) -> Self {
         Venv::get();
         let dir = tempfile::Builder::new()
             .prefix("graphite-carbon-")
             .tempdir()
             .expect("temporary directory");
-        let mut carbon = Self {
+        let carbon = Self {
             dir,
             child: None,
             line_port: free_tcp_port(),
@@ -100,7 +108,6 @@ impl Carbon {
             pickle_port: free_tcp_port(),
         };
         carbon.write_config(&options);
-        carbon.launch();
         carbon
     }
 
@@ -168,7 +175,9 @@ impl Carbon {
         .expect("storage-schemas.conf");
     }
 
-    fn launch(&mut self) {
+    /// Starts carbon (again) on its ports and storage, and waits until it
+    /// listens.
+    pub fn launch(&mut self) {
         // A SIGKILLed carbon leaves its pid file; twistd would refuse to start.
         let _ = fs::remove_file(self.storage().join("carbon-cache-a.pid"));
         let venv = Venv::get();

@@ -1,0 +1,264 @@
+//! The background sender against a carbon-cache that is killed, restarted,
+//! started late, or stops reading: every adapter, through the same suite.
+
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use graphite_cli::runtime::{AnySender, Runtime};
+use graphite_proto::sender::{OverflowPolicy, SenderConfig, Stats};
+use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
+use graphite_tests::carbon::{Carbon, CarbonOptions};
+use graphite_tests::process;
+
+/// The storms load both cores; running two at once would measure the
+/// machine, not the sender.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const SERIES: usize = 1_000;
+const STAMPS: i64 = 200;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn series(runtime: Runtime, tag: &str) -> Vec<MetricPath> {
+    (0..SERIES)
+        .map(|i| {
+            let name = format!("storm.{}.{tag}.s{i}", runtime.name().replace('-', "_"));
+            MetricPath::new(&name).expect("valid")
+        })
+        .collect()
+}
+
+/// Counts, per series, the stored points of `base..base + STAMPS`.
+fn stored_count(carbon: &Carbon, series: &[MetricPath], base: i64) -> usize {
+    let names: Vec<String> = series.iter().map(|p| p.as_str().to_owned()).collect();
+    let stored = carbon.fetch(&names, base - 1, base + STAMPS + 1);
+    stored
+        .values()
+        .map(|points| {
+            points
+                .iter()
+                .filter(|(t, _)| (base..base + STAMPS).contains(t))
+                .count()
+        })
+        .sum()
+}
+
+/// Waits until `want` points are stored or `timeout` passes; returns the count.
+fn wait_stored(
+    carbon: &Carbon,
+    series: &[MetricPath],
+    base: i64,
+    want: usize,
+    timeout: Duration,
+) -> usize {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let n = stored_count(carbon, series, base);
+        if n >= want || Instant::now() >= deadline {
+            return n;
+        }
+        thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// 200,000 distinct points (1,000 series x 200 timestamps) over about 10 s,
+/// while carbon is SIGKILLed and restarted twice and once kept down for 3 s.
+fn storm(runtime: Runtime, replay: bool) -> (Stats, usize) {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let mut carbon = Carbon::start();
+    let tag = if replay { "replay" } else { "noreplay" };
+    let series = series(runtime, tag);
+    let base = now() - 3_600;
+    let mut config = SenderConfig::new(Protocol::Plaintext).with_buffer_capacity(64 << 20);
+    if !replay {
+        config = config.with_replay(None);
+    }
+    let sender = AnySender::spawn(runtime, "127.0.0.1", carbon.line_port, config).expect("spawn");
+    let pid = carbon.pid().expect("running");
+    let chaos = thread::spawn(move || {
+        let start = Instant::now();
+        let at = |secs: f64| {
+            let when = start + Duration::from_secs_f64(secs);
+            thread::sleep(when.saturating_duration_since(Instant::now()));
+        };
+        at(2.0);
+        carbon.restart(); // SIGKILL, then start again at once
+        at(5.0);
+        carbon.restart();
+        at(7.0);
+        carbon.kill();
+        thread::sleep(Duration::from_secs(3)); // connections refused meanwhile
+        carbon.launch();
+        carbon
+    });
+    let start = Instant::now();
+    for tick in 0..STAMPS {
+        // 20 timestamps a second: 200 over 10 s.
+        let due = start + Duration::from_millis(50 * tick as u64);
+        thread::sleep(due.saturating_duration_since(Instant::now()));
+        for (i, path) in series.iter().enumerate() {
+            let value = if i % 2 == 0 {
+                Value::Int(tick)
+            } else {
+                Value::Float(tick as f64 + 0.5)
+            };
+            let _ = sender.push(&Datapoint::new(path.clone(), value, base + tick));
+        }
+    }
+    let carbon = chaos.join().expect("chaos thread");
+    assert_ne!(carbon.pid(), Some(pid), "carbon was restarted");
+    let stats = sender.close(Duration::from_secs(60));
+    assert!(stats.is_consistent(), "{stats:?}");
+    let total = SERIES * STAMPS as usize;
+    assert_eq!(stats.pushed(), total as u64);
+    let want = total - (stats.dropped.total() + stats.unconfirmed) as usize;
+    let stored = wait_stored(
+        &carbon,
+        &series,
+        base,
+        total.min(want.max(1)),
+        Duration::from_secs(120),
+    );
+    eprintln!(
+        "{} replay={replay}: stored {stored} of {total}; written {} replayed {} unconfirmed {} dropped {} connects {} failures {} disconnects {}",
+        runtime.name(),
+        stats.written,
+        stats.replayed,
+        stats.unconfirmed,
+        stats.dropped.total(),
+        stats.connects,
+        stats.connect_failures,
+        stats.disconnects
+    );
+    assert!(stats.disconnects >= 2, "the kills were noticed: {stats:?}");
+    (stats, stored)
+}
+
+fn restarts_lose_nothing_with_replay(runtime: Runtime) {
+    let (stats, stored) = storm(runtime, true);
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert!(stats.replayed > 0, "{stats:?}");
+    assert_eq!(
+        stored,
+        SERIES * STAMPS as usize,
+        "every (series, timestamp) is in carbon"
+    );
+}
+
+fn without_replay_the_stats_bound_the_loss(runtime: Runtime) {
+    let (stats, stored) = storm(runtime, false);
+    let total = SERIES * STAMPS as usize;
+    let missing = (total - stored) as u64;
+    assert_eq!(stats.replayed, 0);
+    assert!(
+        missing <= stats.unconfirmed + stats.dropped.total(),
+        "{missing} missing but only {} unconfirmed and {} dropped",
+        stats.unconfirmed,
+        stats.dropped.total()
+    );
+}
+
+fn carbon_started_late_gets_the_buffer(runtime: Runtime) {
+    let mut carbon = Carbon::prepare(CarbonOptions::default());
+    let series = series(runtime, "late");
+    let base = now() - 3_600;
+    let sender = AnySender::spawn(
+        runtime,
+        "127.0.0.1",
+        carbon.pickle_port,
+        SenderConfig::new(Protocol::Pickle),
+    )
+    .expect("spawn");
+    for tick in 0..5 {
+        for path in &series {
+            sender
+                .push(&Datapoint::new(path.clone(), Value::Int(tick), base + tick))
+                .expect("room");
+        }
+    }
+    assert_eq!(sender.stats().written, 0, "nothing to write to yet");
+    carbon.launch();
+    let stats = sender.close(Duration::from_secs(60));
+    assert_eq!(stats.written, 5 * SERIES as u64, "{stats:?}");
+    let names: Vec<String> = series.iter().map(|p| p.as_str().to_owned()).collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stored: usize = carbon
+            .fetch(&names, base - 1, base + 6)
+            .values()
+            .map(Vec::len)
+            .sum();
+        if stored == 5 * SERIES {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{stored} of {} stored",
+            5 * SERIES
+        );
+        thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn a_carbon_that_stops_reading_never_blocks_the_application(runtime: Runtime) {
+    let carbon = Carbon::start();
+    let pid = carbon.pid().expect("running");
+    let capacity = 2 << 20;
+    let config = SenderConfig::new(Protocol::Plaintext)
+        .with_buffer_capacity(capacity)
+        .with_overflow(OverflowPolicy::DropNewest)
+        .with_write_timeout(Duration::from_secs(2));
+    let sender = AnySender::spawn(runtime, "127.0.0.1", carbon.line_port, config).expect("spawn");
+    process::signal(pid, "STOP");
+    let path =
+        MetricPath::new(&format!("stalled.{}", runtime.name().replace('-', "_"))).expect("valid");
+    let mut slowest = Duration::ZERO;
+    let started = Instant::now();
+    let mut pushed = 0_u64;
+    while started.elapsed() < Duration::from_secs(5) {
+        let dp = Datapoint::new(path.clone(), Value::Int(1), pushed as i64);
+        let t = Instant::now();
+        let _ = sender.push(&dp);
+        slowest = slowest.max(t.elapsed());
+        pushed += 1;
+        let stats = sender.stats();
+        assert!(stats.buffered_bytes <= capacity, "{stats:?}");
+    }
+    let stats = sender.stats();
+    process::signal(pid, "CONT");
+    assert!(stats.dropped.buffer_full > 0, "{stats:?}");
+    assert!(stats.is_consistent(), "{stats:?}");
+    assert_eq!(stats.pushed(), pushed);
+    // Generous for a loaded 2-core machine; typical pushes take well under 1 µs.
+    assert!(
+        slowest < Duration::from_millis(50),
+        "a push took {slowest:?}"
+    );
+    let stats = sender.close(Duration::from_secs(30));
+    assert!(stats.is_consistent(), "{stats:?}");
+    assert_eq!(stats.buffered, 0);
+}
+
+macro_rules! suite {
+    ($($module:ident => $runtime:expr),* $(,)?) => {$(
+        mod $module {
+            use super::*;
+            #[test] fn restarts_lose_nothing_with_replay() { super::restarts_lose_nothing_with_replay($runtime) }
+            #[test] fn without_replay_the_stats_bound_the_loss() { super::without_replay_the_stats_bound_the_loss($runtime) }
+            #[test] fn carbon_started_late_gets_the_buffer() { super::carbon_started_late_gets_the_buffer($runtime) }
+            #[test] fn a_carbon_that_stops_reading_never_blocks_the_application() { super::a_carbon_that_stops_reading_never_blocks_the_application($runtime) }
+        }
+    )*};
+}
+
+suite! {
+    tokio => Runtime::Tokio,
+    async_std => Runtime::AsyncStd,
+    smol => Runtime::Smol,
+    blocking => Runtime::Blocking,
+}
