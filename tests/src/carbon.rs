@@ -22,7 +22,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// `{"root": ..., "metrics": [...], "from": t, "until": t}`; stdout maps each
 /// metric to its `[timestamp, value]` pairs that hold a value.
 const FETCH_SCRIPT: &str = r#"
-import json, os, sys, time
+import json, os, struct, sys
 import whisper
 from carbon.util import TaggedSeries
 req = json.load(sys.stdin)
@@ -37,8 +37,13 @@ for metric in req["metrics"]:
     path = os.path.join(req["root"], rel)
     points = []
     if os.path.exists(path):
-        (start, end, step), values = whisper.fetch(path, req["from"], req["until"])
-        points = [[start + i * step, v] for i, v in enumerate(values) if v is not None]
+        try:
+            (start, end, step), values = whisper.fetch(path, req["from"], req["until"])
+            points = [[start + i * step, v] for i, v in enumerate(values) if v is not None]
+        except (whisper.CorruptWhisperFile, struct.error, OSError):
+            # carbon is still creating the file: nothing readable in it yet;
+            # callers poll again
+            pass
     out[metric] = points
 json.dump(out, sys.stdout)
 "#;
@@ -170,7 +175,9 @@ impl Carbon {
         fs::write(self.conf_dir().join("carbon.conf"), conf).expect("carbon.conf");
         fs::write(
             self.conf_dir().join("storage-schemas.conf"),
-            "[default]\npattern = .*\nretentions = 1s:1d\n",
+            // One-second points for an hour: small files (43 KB), so creating
+            // a thousand of them does not make carbon's writer lag.
+            "[default]\npattern = .*\nretentions = 1s:1h\n",
         )
         .expect("storage-schemas.conf");
     }

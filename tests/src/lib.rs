@@ -11,3 +11,8 @@ pub mod carbon;
 pub mod process;
 pub mod python;
 pub mod sink;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -73,7 +73,7 @@ fn storm(runtime: Runtime, replay: bool) -> (Stats, usize) {
     let mut carbon = Carbon::start();
     let tag = if replay { "replay" } else { "noreplay" };
     let series = series(runtime, tag);
-    let base = now() - 3_600;
+    let base = now() - 600;
     let mut config = SenderConfig::new(Protocol::Plaintext).with_buffer_capacity(64 << 20);
     if !replay {
         config = config.with_replay(None);
@@ -166,7 +166,7 @@ fn without_replay_the_stats_bound_the_loss(runtime: Runtime) {
 fn carbon_started_late_gets_the_buffer(runtime: Runtime) {
     let mut carbon = Carbon::prepare(CarbonOptions::default());
     let series = series(runtime, "late");
-    let base = now() - 3_600;
+    let base = now() - 600;
     let sender = AnySender::spawn(
         runtime,
         "127.0.0.1",
