@@ -86,7 +86,13 @@ impl DatagramPacker {
         } else {
             None
         };
-        // A BytesMut grows as needed, so this cannot fail.
+        if self.current.capacity() < len {
+            // Reserving here rather than in `finish` lets `BytesMut` take
+            // back the memory of the previous datagram once the caller has
+            // sent and dropped it: no allocation per datagram.
+            self.current.reserve(self.max_datagram_len);
+        }
+        // Room was reserved above, so this cannot fail.
         let _ = plaintext::encode(dp, &mut self.current);
         Ok(full)
     }
@@ -96,9 +102,7 @@ impl DatagramPacker {
         if self.current.is_empty() {
             return None;
         }
-        let datagram = self.current.split().freeze();
-        self.current.reserve(self.max_datagram_len);
-        Some(datagram)
+        Some(self.current.split().freeze())
     }
 
     /// Bytes in the datagram being filled.

@@ -136,6 +136,10 @@ impl Carbon {
         }
         fs::create_dir_all(self.conf_dir()).expect("conf dir");
         let s = storage.display();
+        // CACHE_WRITE_STRATEGY = sorted is carbon's default: every series is
+        // written each pass. `max` writes the fullest series first and can
+        // leave a thinly fed one in memory for longer than any replay
+        // window, so a SIGKILL would lose it whatever the client does.
         let conf = format!(
             "[cache]\n\
              STORAGE_DIR = {s}\n\
@@ -148,7 +152,7 @@ impl Carbon {
              MAX_CACHE_SIZE = inf\n\
              MAX_UPDATES_PER_SECOND = 100000\n\
              MAX_CREATES_PER_MINUTE = inf\n\
-             CACHE_WRITE_STRATEGY = max\n\
+             CACHE_WRITE_STRATEGY = sorted\n\
              LINE_RECEIVER_INTERFACE = 127.0.0.1\n\
              LINE_RECEIVER_PORT = {line}\n\
              ENABLE_UDP_LISTENER = True\n\

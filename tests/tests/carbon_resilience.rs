@@ -11,8 +11,9 @@ use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 use graphite_tests::carbon::{Carbon, CarbonOptions};
 use graphite_tests::process;
 
-/// The storms load both cores; running two at once would measure the
-/// machine, not the sender.
+/// The storms load both cores, and the stalled-carbon test spins one: run
+/// one test of this file at a time, so a carbon that lags measures the
+/// machine's load, not the sender.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 const SERIES: usize = 1_000;
@@ -164,6 +165,7 @@ fn without_replay_the_stats_bound_the_loss(runtime: Runtime) {
 }
 
 fn carbon_started_late_gets_the_buffer(runtime: Runtime) {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut carbon = Carbon::prepare(CarbonOptions::default());
     let series = series(runtime, "late");
     let base = now() - 600;
@@ -206,6 +208,7 @@ fn carbon_started_late_gets_the_buffer(runtime: Runtime) {
 }
 
 fn a_carbon_that_stops_reading_never_blocks_the_application(runtime: Runtime) {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let carbon = Carbon::start();
     let pid = carbon.pid().expect("running");
     let capacity = 2 << 20;

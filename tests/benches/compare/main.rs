@@ -1,0 +1,401 @@
+//! The comparison bench: graphite-rs against the practical limit of its own
+//! machine and against the Python peers, all in one run on the same data.
+//!
+//! ```sh
+//! cargo bench -p graphite-tests --bench compare              # about 2 minutes
+//! cargo bench -p graphite-tests --bench compare -- --quick   # under a minute
+//! ```
+//!
+//! Prints one figure per line: `RESULT <name> <value> <unit>` and
+//! `RATIO <name> <value>`. Ratios compare figures of this run only, so a
+//! noisy machine moves both sides together.
+
+mod alloc;
+mod data;
+mod python_peers;
+mod sink;
+
+use std::hint::black_box;
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::Barrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use graphite_cli::runtime::{AnySender, Runtime};
+use graphite_proto::pickle::PickleEncoder;
+use graphite_proto::plaintext;
+use graphite_proto::sender::SenderConfig;
+use graphite_proto::udp::DatagramPacker;
+use graphite_proto::{Datapoint, Protocol, Value};
+
+use crate::sink::DiscardSink;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
+
+/// How much work each figure gets.
+struct Plan {
+    /// Timestamps per series in the in-memory workload.
+    ticks: usize,
+    /// Repetitions of each in-memory measurement (the median is reported).
+    reps: usize,
+    /// Datapoints per end-to-end run.
+    e2e_points: usize,
+    /// Calls timed one by one for the send-cost figures.
+    send_calls: usize,
+    /// Datapoints each Python peer sends.
+    python_points: usize,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                ticks: 50,
+                reps: 5,
+                e2e_points: 500_000,
+                send_calls: 200_000,
+                python_points: 20_000,
+            }
+        } else {
+            Self {
+                ticks: 200,
+                reps: 11,
+                e2e_points: 2_000_000,
+                send_calls: 1_000_000,
+                python_points: 100_000,
+            }
+        }
+    }
+}
+
+fn result(name: &str, value: f64, unit: &str) {
+    println!("RESULT {name} {value:.4} {unit}");
+}
+
+fn ratio(name: &str, value: f64) {
+    println!("RATIO {name} {value:.3}");
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Datapoints per second of `pass` (which handles `points` datapoints),
+/// as the median of `reps` timed passes after one warm-up pass.
+fn rate(reps: usize, points: usize, mut pass: impl FnMut()) -> f64 {
+    pass();
+    let rates = (0..reps)
+        .map(|_| {
+            let start = Instant::now();
+            pass();
+            points as f64 / start.elapsed().as_secs_f64()
+        })
+        .collect();
+    median(rates)
+}
+
+/// The bare loop: copy each name, format each value with zmij or itoa and
+/// each timestamp with itoa, into a buffer reused for every 1,000 lines.
+fn baseline_pass(workload: &[Datapoint], buf: &mut Vec<u8>) -> usize {
+    let mut total = 0;
+    let mut ints = itoa::Buffer::new();
+    let mut floats = zmij::Buffer::new();
+    for chunk in workload.chunks(1_000) {
+        buf.clear();
+        for dp in chunk {
+            buf.extend_from_slice(dp.path.as_bytes());
+            buf.push(b' ');
+            match dp.value {
+                Value::Int(v) => buf.extend_from_slice(ints.format(v).as_bytes()),
+                Value::UInt(v) => buf.extend_from_slice(ints.format(v).as_bytes()),
+                Value::Float(v) => buf.extend_from_slice(floats.format_finite(v).as_bytes()),
+            }
+            buf.push(b' ');
+            buf.extend_from_slice(ints.format(dp.timestamp).as_bytes());
+            buf.push(b'\n');
+        }
+        total += buf.len();
+    }
+    total
+}
+
+fn plaintext_pass(workload: &[Datapoint], buf: &mut Vec<u8>) -> usize {
+    let mut total = 0;
+    for chunk in workload.chunks(1_000) {
+        buf.clear();
+        for dp in chunk {
+            plaintext::encode(dp, buf).expect("a Vec grows");
+        }
+        total += buf.len();
+    }
+    total
+}
+
+fn pickle_pass(workload: &[Datapoint], buf: &mut Vec<u8>, encoder: &PickleEncoder) -> usize {
+    let mut total = 0;
+    for chunk in workload.chunks(1_000) {
+        buf.clear();
+        encoder.encode_batch(chunk, buf).expect("fits a frame");
+        total += buf.len();
+    }
+    total
+}
+
+fn udp_pass(workload: &[Datapoint], packer: &mut DatagramPacker) -> usize {
+    let mut total = 0;
+    for dp in workload {
+        if let Some(datagram) = packer.push(dp).expect("fits a datagram") {
+            total += datagram.len();
+        }
+    }
+    total + packer.finish().map_or(0, |d| d.len())
+}
+
+/// Allocations per datapoint over `passes` passes of `pass`, after warm-up.
+fn allocs_per_datapoint(points: usize, passes: usize, mut pass: impl FnMut()) -> f64 {
+    pass();
+    let before = alloc::allocations();
+    for _ in 0..passes {
+        pass();
+    }
+    (alloc::allocations() - before) as f64 / (points * passes) as f64
+}
+
+fn encoding(plan: &Plan, workload: &[Datapoint]) -> f64 {
+    let n = workload.len();
+    let mut buf = Vec::with_capacity(256 << 10);
+    let baseline = rate(plan.reps, n, || {
+        black_box(baseline_pass(workload, &mut buf));
+    });
+    let plain = rate(plan.reps, n, || {
+        black_box(plaintext_pass(workload, &mut buf));
+    });
+    let encoder = PickleEncoder::new();
+    let pickle = rate(plan.reps, n, || {
+        black_box(pickle_pass(workload, &mut buf, &encoder));
+    });
+    let mut packer = DatagramPacker::new();
+    let udp = rate(plan.reps, n, || {
+        black_box(udp_pass(workload, &mut packer));
+    });
+    result("baseline_format", baseline, "datapoints/s");
+    result("plaintext_encode", plain, "datapoints/s");
+    result("pickle_encode", pickle, "datapoints/s");
+    result("udp_pack", udp, "datapoints/s");
+    ratio("plaintext_vs_baseline", plain / baseline);
+    ratio("pickle_vs_plaintext", pickle / plain);
+    ratio("udp_vs_plaintext", udp / plain);
+    let allocs = [
+        (
+            "plaintext",
+            allocs_per_datapoint(n, 3, || {
+                black_box(plaintext_pass(workload, &mut buf));
+            }),
+        ),
+        (
+            "pickle",
+            allocs_per_datapoint(n, 3, || {
+                black_box(pickle_pass(workload, &mut buf, &encoder));
+            }),
+        ),
+        (
+            "udp",
+            allocs_per_datapoint(n, 3, || {
+                black_box(udp_pass(workload, &mut packer));
+            }),
+        ),
+    ];
+    for (name, allocs) in allocs {
+        result(&format!("allocs_per_datapoint_{name}_encode"), allocs, "count");
+    }
+    plain
+}
+
+/// Writes pre-encoded plaintext to the sink as fast as one thread can: the
+/// practical limit of the socket path, in datapoints per second.
+fn raw_write(stream: &[Datapoint], reps: usize) -> f64 {
+    let mut wire = Vec::new();
+    for dp in stream {
+        plaintext::encode(dp, &mut wire).expect("a Vec grows");
+    }
+    let sink = DiscardSink::start();
+    let mut conn = TcpStream::connect(sink.addr()).expect("connect to the sink");
+    rate(reps, stream.len(), || {
+        let target = sink.received() + wire.len() as u64;
+        for chunk in wire.chunks(64 << 10) {
+            conn.write_all(chunk).expect("write to the sink");
+        }
+        assert!(sink.wait_for(target, Duration::from_secs(60)), "sink stalled");
+    })
+}
+
+fn sender_config() -> SenderConfig {
+    // Room for a whole run: the figure is throughput, not overflow policy.
+    SenderConfig::new(Protocol::Plaintext).with_buffer_capacity(512 << 20)
+}
+
+/// Datapoints per second from the first `push` until the sink has every
+/// byte, through `runtime`'s Sender; also the allocations per datapoint.
+fn end_to_end(runtime: Runtime, stream: &[Datapoint], reps: usize) -> (f64, f64) {
+    let bytes: u64 = stream
+        .iter()
+        .map(|dp| plaintext::encoded_len(dp) as u64)
+        .sum();
+    let sink = DiscardSink::start();
+    let sender =
+        AnySender::spawn(runtime, "127.0.0.1", sink.addr().port(), sender_config()).expect("spawn");
+    let mut pass = || {
+        let target = sink.received() + bytes;
+        for dp in stream {
+            sender.push(dp).expect("room in the buffer");
+        }
+        assert!(
+            sink.wait_for(target, Duration::from_secs(120)),
+            "{}: the sink got {} of {target} bytes; {:?}",
+            runtime.name(),
+            sink.received(),
+            sender.stats()
+        );
+    };
+    let rate = rate(reps, stream.len(), &mut pass);
+    let allocs = allocs_per_datapoint(stream.len(), 2, &mut pass);
+    let stats = sender.close(Duration::from_secs(30));
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    (rate, allocs)
+}
+
+/// Nanoseconds `Instant::now()` pairs add to a timed call.
+fn clock_overhead_ns() -> f64 {
+    let samples = (0..10_000)
+        .map(|_| {
+            let t = Instant::now();
+            t.elapsed().as_nanos() as f64
+        })
+        .collect();
+    median(samples)
+}
+
+/// Median and p99 of one `send` call, in nanoseconds, with `threads` threads
+/// calling at once; each call timed on its own, clock cost subtracted.
+fn send_cost(runtime: Runtime, workload: &[Datapoint], calls: usize, threads: usize) -> (f64, f64) {
+    let sink = DiscardSink::start();
+    let sender =
+        AnySender::spawn(runtime, "127.0.0.1", sink.addr().port(), sender_config()).expect("spawn");
+    let overhead = clock_overhead_ns();
+    let barrier = Barrier::new(threads);
+    let per_thread = calls / threads;
+    let mut samples: Vec<f64> = thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (sender, barrier) = (&sender, &barrier);
+                s.spawn(move || {
+                    let mut ns = Vec::with_capacity(per_thread);
+                    barrier.wait();
+                    for dp in workload.iter().cycle().skip(t * 997).take(per_thread) {
+                        let start = Instant::now();
+                        send_one(sender, dp);
+                        ns.push((start.elapsed().as_nanos() as f64 - overhead).max(0.0));
+                    }
+                    ns
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("sending thread"))
+            .collect()
+    });
+    let stats = sender.close(Duration::from_secs(60));
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    (at(0.5), at(0.99))
+}
+
+/// One `Sender::send(&MetricPath, value, Some(timestamp))`, the call an
+/// application makes with a name it validated once.
+fn send_one(sender: &AnySender, dp: &Datapoint) {
+    let result = match sender {
+        AnySender::Tokio(_, s) => s.send(&dp.path, dp.value, Some(dp.timestamp)),
+        AnySender::AsyncStd(s) | AnySender::Smol(s) => {
+            s.send(&dp.path, dp.value, Some(dp.timestamp))
+        }
+        AnySender::Blocking(s) => s.send(&dp.path, dp.value, Some(dp.timestamp)),
+    };
+    result.expect("room in the buffer");
+}
+
+const RUNTIMES: [Runtime; 4] = [
+    Runtime::Tokio,
+    Runtime::AsyncStd,
+    Runtime::Smol,
+    Runtime::Blocking,
+];
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let plan = Plan::new(quick);
+    let started = Instant::now();
+    println!(
+        "# graphite-rs compare ({} mode), {} series",
+        if quick { "quick" } else { "full" },
+        data::SERIES
+    );
+
+    let workload = data::workload(plan.ticks);
+    let plain = encoding(&plan, &workload);
+
+    let stream = data::workload(plan.e2e_points / data::SERIES);
+    let e2e_reps = if quick { 3 } else { 5 };
+    let raw = raw_write(&stream, e2e_reps);
+    // The serial limit for one thread that must both encode and write.
+    let encode_then_write = 1.0 / (1.0 / plain + 1.0 / raw);
+    result("raw_write_preencoded", raw, "datapoints/s");
+    result("encode_then_write", encode_then_write, "datapoints/s");
+    let mut e2e = Vec::new();
+    let mut allocs_worst: f64 = 0.0;
+    for runtime in RUNTIMES {
+        let name = runtime.name().replace('-', "_");
+        let (rate, allocs) = end_to_end(runtime, &stream, e2e_reps);
+        result(&format!("e2e_{name}"), rate, "datapoints/s");
+        result(&format!("allocs_per_datapoint_e2e_{name}"), allocs, "count");
+        allocs_worst = allocs_worst.max(allocs);
+        e2e.push((name, rate));
+    }
+    for (name, rate) in &e2e {
+        ratio(&format!("e2e_{name}_vs_encode"), rate / encode_then_write);
+        ratio(&format!("e2e_{name}_vs_raw_write"), rate / raw);
+    }
+    result("allocs_per_datapoint", allocs_worst, "count");
+
+    for runtime in RUNTIMES {
+        let name = runtime.name().replace('-', "_");
+        for threads in [1, 4] {
+            let (p50, p99) = send_cost(runtime, &workload, plan.send_calls, threads);
+            result(&format!("send_ns_median_{name}_{threads}t"), p50, "ns");
+            result(&format!("send_ns_p99_{name}_{threads}t"), p99, "ns");
+        }
+    }
+
+    let e2e_rate = |name: &str| e2e.iter().find(|(n, _)| n == name).map_or(0.0, |e| e.1);
+    let python = &stream[..plan.python_points.min(stream.len())];
+    let min_bytes = python.len() as u64 * 30; // every line is longer than this
+    let peers = [
+        ("aiographite_plaintext", "vs_aiographite_plaintext", e2e_rate("tokio")),
+        ("aiographite_pickle", "vs_aiographite_pickle", e2e_rate("tokio")),
+        ("graphyte", "vs_graphyte", e2e_rate("blocking")),
+    ];
+    for (peer, ratio_name, ours) in peers {
+        match python_peers::rate(peer, python, min_bytes) {
+            Ok(theirs) => {
+                result(peer, theirs, "datapoints/s");
+                ratio(ratio_name, ours / theirs);
+            }
+            Err(why) => println!("# {peer} not measured: {why}"),
+        }
+    }
+    println!("# finished in {:.1} s", started.elapsed().as_secs_f64());
+}
