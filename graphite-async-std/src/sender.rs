@@ -9,7 +9,9 @@ use async_io::Timer;
 use event_listener::Event as Signal;
 use futures_lite::FutureExt;
 use graphite_proto::client::{IntoMetricPath, IntoValue, SendError};
-use graphite_proto::sender::{self as core, Action, Event, PushError, SenderConfig, Stats};
+use graphite_proto::sender::{
+    self as core, Action, Event, PushError, PushManyError, SenderConfig, Stats,
+};
 use graphite_proto::{Datapoint, Protocol};
 
 use crate::client::unix_now;
@@ -130,6 +132,18 @@ impl Sender {
             self.shared.wake.notify(1);
         }
         Ok(())
+    }
+
+    /// Buffers every datapoint of `batch` under one lock and one clock
+    /// read: the cheapest path for many datapoints. Each is accepted or
+    /// dropped and counted as [`push`](Self::push) would; the error says how
+    /// many were dropped and why the first was.
+    pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
+        let result = self.shared.lock().push_many_or_drop(batch, Instant::now());
+        if !matches!(result, Ok(false)) {
+            self.shared.wake.notify(1);
+        }
+        result.map(drop)
     }
 
     /// Like [`send`](Self::send), but under

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use graphite_proto::Datapoint;
 use graphite_proto::client::{ClientConfig, SendError};
-use graphite_proto::sender::{PushError, SenderConfig, Stats};
+use graphite_proto::sender::{PushError, PushManyError, SenderConfig, Stats};
 
 /// Which adapter, on which executor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -256,6 +256,15 @@ impl AnySender {
             Self::Tokio(_, s) => s.push(dp),
             Self::AsyncStd(s) | Self::Smol(s) => s.push(dp),
             Self::Blocking(s) => s.push(dp),
+        }
+    }
+
+    /// `push_many`: a slice under one lock; never waits.
+    pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
+        match self {
+            Self::Tokio(_, s) => s.push_many(batch),
+            Self::AsyncStd(s) | Self::Smol(s) => s.push_many(batch),
+            Self::Blocking(s) => s.push_many(batch),
         }
     }
 

@@ -15,12 +15,8 @@ const SERIES: usize = 1_000;
 fn batch() -> Vec<Datapoint> {
     (0..SERIES)
         .map(|i| {
-            let path = MetricPath::new(&format!(
-                "servers.host{}.cpu.core{}.usage",
-                i / 8,
-                i % 8
-            ))
-            .expect("valid name");
+            let path = MetricPath::new(&format!("servers.host{}.cpu.core{}.usage", i / 8, i % 8))
+                .expect("valid name");
             let value = if i % 3 == 0 {
                 Value::Int(i as i64 * 17)
             } else {

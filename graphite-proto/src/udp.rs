@@ -44,6 +44,10 @@ pub struct LineTooLong {
 pub struct DatagramPacker {
     max_datagram_len: usize,
     current: BytesMut,
+    /// The other buffer: datagrams alternate between two allocations, so
+    /// the one just returned can be in the caller's hands while the next is
+    /// filled, and is taken back (not reallocated) once the caller drops it.
+    spare: BytesMut,
 }
 
 impl Default for DatagramPacker {
@@ -63,6 +67,7 @@ impl DatagramPacker {
         Self {
             max_datagram_len,
             current: BytesMut::with_capacity(max_datagram_len),
+            spare: BytesMut::new(),
         }
     }
 
@@ -87,9 +92,8 @@ impl DatagramPacker {
             None
         };
         if self.current.capacity() < len {
-            // Reserving here rather than in `finish` lets `BytesMut` take
-            // back the memory of the previous datagram once the caller has
-            // sent and dropped it: no allocation per datagram.
+            // Takes back the memory of the datagram before last if the
+            // caller has dropped it; allocates only if it has not.
             self.current.reserve(self.max_datagram_len);
         }
         // Room was reserved above, so this cannot fail.
@@ -102,7 +106,9 @@ impl DatagramPacker {
         if self.current.is_empty() {
             return None;
         }
-        Some(self.current.split().freeze())
+        let datagram = self.current.split().freeze();
+        std::mem::swap(&mut self.current, &mut self.spare);
+        Some(datagram)
     }
 
     /// Bytes in the datagram being filled.

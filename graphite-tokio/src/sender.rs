@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use graphite_proto::client::{IntoMetricPath, IntoValue, SendError};
-use graphite_proto::sender::{self as core, Action, Event, PushError, SenderConfig, Stats};
+use graphite_proto::sender::{
+    self as core, Action, Event, PushError, PushManyError, SenderConfig, Stats,
+};
 use graphite_proto::{Datapoint, Protocol};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -132,6 +134,21 @@ impl Sender {
             self.shared.wake.notify_one();
         }
         Ok(())
+    }
+
+    /// Buffers every datapoint of `batch` under one lock and one clock
+    /// read: the cheapest path for many datapoints. Each is accepted or
+    /// dropped and counted as [`push`](Self::push) would; the error says how
+    /// many were dropped and why the first was.
+    pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
+        let result = self
+            .shared
+            .lock()
+            .push_many_or_drop(batch, Instant::now().into_std());
+        if !matches!(result, Ok(false)) {
+            self.shared.wake.notify_one();
+        }
+        result.map(drop)
     }
 
     /// Like [`send`](Self::send), but waits for room when the buffer is full

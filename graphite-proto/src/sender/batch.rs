@@ -11,8 +11,26 @@ use bytes::{Bytes, BytesMut};
 use crate::datapoint::Datapoint;
 use crate::pickle::PickleEncoder;
 use crate::pickle::encode::{FRAME_LEN_WITHOUT_ITEMS, write_header, write_item, write_trailer};
-use crate::plaintext::LineScratch;
+use crate::plaintext::{Line, LineScratch};
 use crate::protocol::Protocol;
+
+/// One datapoint in the form the batch takes it.
+pub(crate) enum Item<'a> {
+    /// A formatted plaintext line (plaintext and UDP).
+    Line(Line<'a>),
+    /// A datapoint for a pickle frame (its length is arithmetic).
+    Pickle(&'a Datapoint),
+}
+
+impl Item<'_> {
+    /// Bytes it adds to a batch.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Line(line) => line.len(),
+            Self::Pickle(dp) => PickleEncoder::item_len(dp),
+        }
+    }
+}
 
 /// A sealed batch.
 #[derive(Clone, Debug)]
@@ -42,8 +60,10 @@ pub(crate) struct BatchBuilder {
     free: Vec<BytesMut>,
 }
 
-/// Buffers kept for reuse; more would only hold memory.
-const FREE_BUFFERS: usize = 8;
+/// Buffers kept for reuse (1 MiB at the default batch size): enough that
+/// a steady stream with replay on takes its buffers back from the expiring
+/// replay window instead of allocating; more would only hold memory.
+const FREE_BUFFERS: usize = 16;
 
 impl BatchBuilder {
     pub(crate) fn new(protocol: Protocol, max_len: usize) -> Self {
@@ -57,11 +77,11 @@ impl BatchBuilder {
         }
     }
 
-    /// Bytes `dp` adds to a batch.
-    pub(crate) fn item_len(&self, dp: &Datapoint, scratch: &mut LineScratch) -> usize {
+    /// `dp` ready to be added: formatted once, its length known.
+    pub(crate) fn item<'a>(&self, dp: &'a Datapoint, scratch: &'a mut LineScratch) -> Item<'a> {
         match self.protocol {
-            Protocol::Pickle => PickleEncoder::item_len(dp),
-            _ => scratch.line(dp).len(),
+            Protocol::Pickle => Item::Pickle(dp),
+            _ => Item::Line(scratch.line(dp)),
         }
     }
 
@@ -83,11 +103,11 @@ impl BatchBuilder {
         }
     }
 
-    /// Adds `dp` (already checked with [`check_fits`](Self::check_fits)).
-    /// Returns the previous batch, sealed, when `dp` did not fit in it.
-    pub(crate) fn push(&mut self, dp: &Datapoint, item_len: usize, now: Instant) -> Option<Batch> {
+    /// Adds `item` (already checked with [`check_fits`](Self::check_fits)).
+    /// Returns the previous batch, sealed, when `item` did not fit in it.
+    pub(crate) fn push(&mut self, item: &Item<'_>, now: Instant) -> Option<Batch> {
         let sealed = if self.datapoints > 0
-            && self.buf.len() + item_len + self.trailer_len() > self.max_len
+            && self.buf.len() + item.len() + self.trailer_len() > self.max_len
         {
             self.seal()
         } else {
@@ -105,9 +125,9 @@ impl BatchBuilder {
             }
             self.first_at = Some(now);
         }
-        match self.protocol {
-            Protocol::Pickle => write_item(dp, &mut self.buf),
-            _ => LineScratch::default().line(dp).write(&mut self.buf),
+        match item {
+            Item::Pickle(dp) => write_item(dp, &mut self.buf),
+            Item::Line(line) => line.write(&mut self.buf),
         }
         self.datapoints += 1;
         sealed

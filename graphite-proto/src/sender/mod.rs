@@ -166,6 +166,23 @@ pub enum PushError {
     },
 }
 
+/// Some datapoints of a [`Sender::push_many_or_drop`] slice were dropped
+/// (each counted in [`Stats::dropped`]); the others were accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{dropped} of {total} datapoints dropped, the first (index {first_index}) because: {first_reason}"
+)]
+pub struct PushManyError {
+    /// Datapoints in the slice.
+    pub total: usize,
+    /// How many were dropped.
+    pub dropped: usize,
+    /// Index of the first dropped datapoint.
+    pub first_index: usize,
+    /// Why it was dropped.
+    pub first_reason: PushError,
+}
+
 /// The connection's state.
 #[derive(Clone, Copy, Debug)]
 enum State {
@@ -307,6 +324,52 @@ impl Sender {
         self.push_with(dp, now, policy)
     }
 
+    /// [`push_or_drop`](Self::push_or_drop) for every datapoint of `batch`,
+    /// in order, in one call: the cheap way to hand over many datapoints
+    /// when the caller holds a lock around the sender. Each datapoint is
+    /// accepted or dropped and counted exactly as `push_or_drop` would do.
+    ///
+    /// Returns whether the I/O side should be woken; on error the caller
+    /// should wake it anyway.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use graphite_proto::sender::{Sender, SenderConfig};
+    /// use graphite_proto::{Datapoint, MetricPath, Protocol};
+    ///
+    /// let mut sender = Sender::new(SenderConfig::new(Protocol::Plaintext), Instant::now())?;
+    /// let path = MetricPath::new("app.requests")?;
+    /// let batch: Vec<Datapoint> = (0..100).map(|t| Datapoint::new(path.clone(), 1, t)).collect();
+    /// sender.push_many_or_drop(&batch, Instant::now())?;
+    /// assert_eq!(sender.stats().accepted, 100);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn push_many_or_drop(
+        &mut self,
+        batch: &[Datapoint],
+        now: Instant,
+    ) -> Result<bool, PushManyError> {
+        let mut wake = false;
+        let mut failure: Option<PushManyError> = None;
+        for (index, dp) in batch.iter().enumerate() {
+            match self.push_or_drop(dp, now) {
+                Ok(w) => wake |= w,
+                Err(reason) => match failure.as_mut() {
+                    Some(f) => f.dropped += 1,
+                    None => {
+                        failure = Some(PushManyError {
+                            total: batch.len(),
+                            dropped: 1,
+                            first_index: index,
+                            first_reason: reason,
+                        });
+                    }
+                },
+            }
+        }
+        failure.map_or(Ok(wake), Err)
+    }
+
     fn push_with(
         &mut self,
         dp: &Datapoint,
@@ -317,7 +380,9 @@ impl Sender {
             self.stats.dropped.closed += 1;
             return Err(PushError::Closed);
         }
-        let item_len = self.builder.item_len(dp, &mut LineScratch::default());
+        let mut scratch = LineScratch::default();
+        let item = self.builder.item(dp, &mut scratch);
+        let item_len = item.len();
         if let Err(e) = self.builder.check_fits(item_len) {
             self.stats.dropped.too_large += 1;
             return Err(PushError::TooLarge {
@@ -337,7 +402,7 @@ impl Sender {
         }
         let started = self.builder.datapoints() == 0;
         let mut ready = false;
-        if let Some(batch) = self.builder.push(dp, item_len, now) {
+        if let Some(batch) = self.builder.push(&item, now) {
             self.enqueue(batch);
             ready = true;
         }

@@ -396,6 +396,46 @@ fn wait_policy_asks_to_wait_without_counting() {
 }
 
 #[test]
+fn push_many_accepts_what_fits_and_counts_the_rest() {
+    let mut sim = Sim::new(config(Protocol::Plaintext).with_replay(None));
+    sim.peer = Peer::Refusing;
+    sim.run();
+    let path = MetricPath::new("many.points").expect("valid");
+    let batch: Vec<Datapoint> = (0..5_000)
+        .map(|t| Datapoint::new(path.clone(), t, t))
+        .collect();
+    // 64 KiB of buffer holds about 2,200 of these 30-byte lines.
+    let err = sim
+        .sender
+        .push_many_or_drop(&batch, sim.now)
+        .expect_err("the buffer overflows");
+    let stats = sim.sender.stats();
+    assert_eq!(err.total, 5_000);
+    assert_eq!(err.first_reason, PushError::Full);
+    assert_eq!(err.first_index as u64, stats.accepted);
+    assert_eq!(err.dropped as u64, stats.dropped.buffer_full);
+    assert_eq!(stats.accepted + stats.dropped.total(), 5_000);
+    assert!(stats.is_consistent(), "{stats:?}");
+    sim.peer = Peer::Accepting(usize::MAX);
+    sim.advance(Duration::from_secs(2));
+    sim.sender.close(sim.now + Duration::from_secs(1));
+    sim.advance(Duration::from_secs(1));
+    let stored = sim.stored_points();
+    assert_eq!(
+        stored.len() as u64,
+        stats.accepted,
+        "the accepted prefix arrives"
+    );
+    assert!(stored.contains(&("many.points".to_owned(), 0)));
+
+    // An empty slice drops nothing, even after close.
+    assert_eq!(
+        sim.sender.push_many_or_drop(&batch[..0], sim.now),
+        Ok(false)
+    );
+}
+
+#[test]
 fn close_deadline_drops_and_counts_what_cannot_be_written() {
     let mut sim = Sim::new(config(Protocol::Pickle));
     sim.peer = Peer::Refusing;

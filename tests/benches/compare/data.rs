@@ -13,7 +13,7 @@ pub(crate) fn series_name(i: usize) -> String {
 /// The value of series `i` at tick `tick`: two floats for every integer,
 /// as gauges and counters mix in practice.
 pub(crate) fn value(i: usize, tick: usize) -> Value {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         Value::Int((i * 17 + tick) as i64)
     } else {
         Value::Float(i as f64 * 0.731 + tick as f64 * 0.0625 + 0.125)
