@@ -6,12 +6,17 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Accepts any number of connections and discards what they send.
 pub(crate) struct DiscardSink {
     addr: SocketAddr,
     received: Arc<AtomicU64>,
+    /// Nanoseconds after the sink started at which the latest bytes arrived.
+    last_arrival: Arc<AtomicU64>,
+    /// The sink's start on the wall clock, to compare with another
+    /// process's clock.
+    epoch_unix: f64,
 }
 
 impl DiscardSink {
@@ -20,20 +25,36 @@ impl DiscardSink {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind sink");
         let addr = listener.local_addr().expect("sink address");
         let received = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&received);
+        let last_arrival = Arc::new(AtomicU64::new(0));
+        let epoch = Instant::now();
+        let epoch_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let (counter, last) = (Arc::clone(&received), Arc::clone(&last_arrival));
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                let counter = Arc::clone(&counter);
+                let (counter, last) = (Arc::clone(&counter), Arc::clone(&last));
                 thread::spawn(move || {
                     let mut buf = vec![0_u8; 256 << 10];
                     while let Ok(n @ 1..) = stream.read(&mut buf) {
+                        last.fetch_max(epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
                         counter.fetch_add(n as u64, Ordering::Relaxed);
                     }
                 });
             }
         });
-        Self { addr, received }
+        Self {
+            addr,
+            received,
+            last_arrival,
+            epoch_unix,
+        }
+    }
+
+    /// When the latest bytes arrived, in Unix seconds (wall clock).
+    pub(crate) fn last_arrival_unix(&self) -> f64 {
+        self.epoch_unix + self.last_arrival.load(Ordering::Relaxed) as f64 / 1e9
     }
 
     /// Where to connect.
