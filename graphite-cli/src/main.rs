@@ -26,9 +26,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Send datapoints: METRIC VALUE [TIMESTAMP] from the arguments, or one
-    /// `metric value [timestamp]` per stdin line. Without --to, an embedded
-    /// listener on loopback shows what a carbon would receive.
+    /// Send datapoints from the arguments, or one `metric value
+    /// timestamp?` per stdin line.
+    #[command(
+        long_about = "Send datapoints: METRIC VALUE [TIMESTAMP] from the arguments, or one \
+                      `metric value [timestamp]` per stdin line. Without --to, an embedded \
+                      listener on loopback shows what a carbon would receive."
+    )]
     Send(SendArgs),
     /// A debug carbon: print each datapoint received as `metric value
     /// timestamp`, and each bad input as an `error` line.

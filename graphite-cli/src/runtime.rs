@@ -4,7 +4,7 @@
 //!
 //! The async-std executor is behind the opt-in `async-std` feature
 //! (async-std is discontinued, RUSTSEC-2025-0052); without it,
-//! [`Runtime::AsyncStd`] reports [`RuntimeUnavailable`].
+//! [`Runtime::AsyncStd`] reports [`RuntimeError::Unavailable`].
 
 use std::time::Duration;
 
