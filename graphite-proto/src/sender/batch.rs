@@ -165,9 +165,25 @@ impl BatchBuilder {
         self.first_at
     }
 
-    /// Bytes in the open batch.
+    /// Bytes the open batch will have once sealed (its trailer included).
     pub(crate) fn len(&self) -> usize {
-        self.buf.len()
+        if self.datapoints == 0 {
+            0
+        } else {
+            self.buf.len() + self.trailer_len()
+        }
+    }
+
+    /// Bytes adding an item of `item_len` bytes will take: the item, plus a
+    /// new batch's framing when it cannot join the open batch.
+    pub(crate) fn room_needed(&self, item_len: usize) -> usize {
+        let starts_batch =
+            self.datapoints == 0 || self.buf.len() + item_len + self.trailer_len() > self.max_len;
+        if starts_batch {
+            item_len + self.overhead()
+        } else {
+            item_len
+        }
     }
 
     /// Datapoints in the open batch.

@@ -390,7 +390,9 @@ impl Sender {
                 max: self.config.effective_batch_size(),
             });
         }
-        while self.held_bytes() + item_len > self.config.buffer_capacity {
+        // Framing counts too: a pickle frame's header and trailer are
+        // buffered bytes like any other.
+        while self.held_bytes() + self.builder.room_needed(item_len) > self.config.buffer_capacity {
             match policy {
                 OverflowPolicy::DropOldest if self.evict_oldest() => {}
                 OverflowPolicy::Wait(_) => return Err(PushError::WouldBlock),

@@ -76,7 +76,8 @@ impl Sim {
 
     /// Runs the adapter loop until nothing more happens at this instant.
     fn run(&mut self) {
-        for _ in 0..10_000 {
+        // Enough for a peer taking one byte per write to drain a full buffer.
+        for _ in 0..1_000_000 {
             self.sender.handle_timeout(self.now);
             let mut progressed = false;
             while let Some(action) = self.sender.poll_action(self.now) {
@@ -522,7 +523,10 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    // PROPTEST_CASES=20000 for a longer hunt; 200 keeps the suite quick.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
+    ))]
 
     /// Under any schedule every datapoint is written, buffered, or dropped
     /// and counted; memory stays bounded; after a final close with a

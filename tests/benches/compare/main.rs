@@ -408,8 +408,21 @@ const RUNTIMES: [Runtime; 4] = [
 ];
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
     let plan = Plan::new(quick);
+    // `--profile-e2e <runtime>`: only the end-to-end run of one adapter,
+    // repeated, for a profiler to look at.
+    if let Some(at) = args.iter().position(|a| a == "--profile-e2e") {
+        let runtime = RUNTIMES
+            .into_iter()
+            .find(|r| args.get(at + 1).is_some_and(|a| a == r.name()))
+            .expect("--profile-e2e tokio|async-std|smol|blocking");
+        let stream = data::workload(plan.e2e_points / data::SERIES);
+        let (rate, _) = end_to_end(runtime, &stream, 20, Handover::Batches);
+        result(&format!("e2e_{}", runtime.name()), rate, "datapoints/s");
+        return;
+    }
     let started = Instant::now();
     println!(
         "# graphite-rs compare ({} mode), {} series",
