@@ -27,6 +27,7 @@ import whisper
 from carbon.util import TaggedSeries
 req = json.load(sys.stdin)
 out = {}
+unreadable = []
 for metric in req["metrics"]:
     # carbon's own path logic: canonical tags, hashed file names for tagged series
     if ';' in metric:
@@ -41,11 +42,23 @@ for metric in req["metrics"]:
             (start, end, step), values = whisper.fetch(path, req["from"], req["until"])
             points = [[start + i * step, v] for i, v in enumerate(values) if v is not None]
         except (whisper.CorruptWhisperFile, struct.error, OSError):
-            # carbon is still creating the file: nothing readable in it yet;
-            # callers poll again
-            pass
+            # being created right now, or left truncated by a killed carbon
+            unreadable.append(metric)
     out[metric] = points
-json.dump(out, sys.stdout)
+json.dump({"points": out, "unreadable": unreadable}, sys.stdout)
+"#;
+
+/// Creates whisper files for plain metrics, as carbon would (1 s for an
+/// hour): stdin is `{"root": ..., "metrics": [...]}`.
+const CREATE_SCRIPT: &str = r#"
+import json, os, sys
+import whisper
+req = json.load(sys.stdin)
+for metric in req["metrics"]:
+    path = os.path.join(req["root"], metric.replace(".", os.sep) + ".wsp")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not os.path.exists(path):
+        whisper.create(path, [(1, 3600)])
 "#;
 
 /// Options for a carbon-cache.
@@ -301,9 +314,30 @@ impl Carbon {
             "until": until,
         });
         let out = Venv::get().run(FETCH_SCRIPT, request.to_string().as_bytes());
-        let parsed: HashMap<String, Vec<(i64, f64)>> =
+        let mut parsed: serde_json::Value =
             serde_json::from_slice(&out).expect("fetch script prints JSON");
-        parsed
+        let unreadable: Vec<String> =
+            serde_json::from_value(parsed["unreadable"].take()).expect("a list of names");
+        if !unreadable.is_empty() {
+            eprintln!(
+                "carbon: {} whisper files unreadable (being created, or truncated by a kill), e.g. {:?}",
+                unreadable.len(),
+                &unreadable[..unreadable.len().min(3)]
+            );
+        }
+        serde_json::from_value(parsed["points"].take()).expect("points per metric")
+    }
+
+    /// Creates the whisper files of plain `metrics` ahead of time, as a
+    /// carbon that has run for a while already has them.
+    ///
+    /// A carbon SIGKILLed while creating a file leaves it truncated, and
+    /// never writes that series again: tests that kill carbon on purpose
+    /// create their series first, so that they measure the client, not
+    /// whisper's crash safety.
+    pub fn create_series(&self, metrics: &[String]) {
+        let request = json!({"root": self.whisper_dir(), "metrics": metrics});
+        Venv::get().run(CREATE_SCRIPT, request.to_string().as_bytes());
     }
 
     /// Waits until every `(metric, timestamp, value)` is stored exactly, and

@@ -75,6 +75,8 @@ fn storm(runtime: Runtime, replay: bool) -> (Stats, usize) {
     let tag = if replay { "replay" } else { "noreplay" };
     let series = series(runtime, tag);
     let base = now() - 600;
+    let names: Vec<String> = series.iter().map(|p| p.as_str().to_owned()).collect();
+    carbon.create_series(&names);
     let mut config = SenderConfig::new(Protocol::Plaintext).with_buffer_capacity(64 << 20);
     if !replay {
         config = config.with_replay(None);
