@@ -1,0 +1,82 @@
+//! The application side of the background sender: what `push` and
+//! `push_many` cost on the thread that calls them (no I/O involved).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use graphite_proto::sender::{Sender, SenderConfig};
+use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
+
+fn batch() -> Vec<Datapoint> {
+    (0..1_000)
+        .map(|i| {
+            let path = MetricPath::new(&format!("servers.host{}.cpu.core{}.usage", i / 8, i % 8))
+                .expect("valid name");
+            let value = if i % 3 == 0 {
+                Value::Int(i * 17)
+            } else {
+                Value::Float(i as f64 * 0.731 + 0.125)
+            };
+            Datapoint::new(path, value, 1_700_000_000)
+        })
+        .collect()
+}
+
+/// A connected sender whose every write succeeds at once: steady state,
+/// with buffers coming back through the replay window for reuse.
+fn connected(protocol: Protocol, now: Instant) -> Sender {
+    let mut sender = Sender::new(SenderConfig::new(protocol), now).expect("valid config");
+    while sender.poll_action(now).is_some() {}
+    sender.on_connected(now);
+    sender
+}
+
+/// Writes out everything sealed, as an adapter would (without a socket).
+fn drain(sender: &mut Sender, now: Instant) {
+    sender.flush(now + std::time::Duration::from_secs(1));
+    while let Some(bytes) = sender.poll_transmit(now) {
+        sender.on_written(bytes.len(), now);
+    }
+}
+
+fn push(c: &mut Criterion) {
+    let batch = batch();
+    let mut group = c.benchmark_group("sender");
+    group.throughput(Throughput::Elements(batch.len() as u64));
+    for protocol in [Protocol::Plaintext, Protocol::Pickle] {
+        let now = Instant::now();
+        group.bench_function(format!("push_many/{protocol}"), |b| {
+            let mut sender = connected(protocol, now);
+            b.iter_custom(|iters| {
+                let mut spent = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    black_box(sender.push_many_or_drop(&batch, now)).expect("room");
+                    spent += start.elapsed();
+                    drain(&mut sender, now);
+                }
+                spent
+            })
+        });
+        group.bench_function(format!("push/{protocol}"), |b| {
+            let mut sender = connected(protocol, now);
+            b.iter_custom(|iters| {
+                let mut spent = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    for dp in &batch {
+                        black_box(sender.push(dp, now)).expect("room");
+                    }
+                    spent += start.elapsed();
+                    drain(&mut sender, now);
+                }
+                spent
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, push);
+criterion_main!(benches);
