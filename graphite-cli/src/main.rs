@@ -237,10 +237,11 @@ fn show_received(listener: &Listener, stats: &Stats, protocol: Protocol) -> Resu
 fn print_stats(stats: &Stats) {
     let d = &stats.dropped;
     eprintln!(
-        "stats: accepted={} written={} replayed={} buffered={} dropped={} (buffer_full={} evicted={} deadline={} closed={} too_large={}) unconfirmed={} connects={} connect_failures={} disconnects={}",
+        "stats: accepted={} written={} replayed={} written_bytes={} buffered={} dropped={} (buffer_full={} evicted={} deadline={} closed={} too_large={}) unconfirmed={} connects={} connect_failures={} disconnects={}",
         stats.accepted,
         stats.written,
         stats.replayed,
+        stats.written_bytes,
         stats.buffered,
         d.total(),
         d.buffer_full,

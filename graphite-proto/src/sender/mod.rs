@@ -614,6 +614,7 @@ impl Sender {
         }
         self.backoff.reset();
         self.offset += n;
+        self.stats.written_bytes += n as u64;
         self.stalled_since = None;
         if self
             .queue

@@ -53,6 +53,9 @@ pub struct Stats {
     pub written: u64,
     /// Copies written again from the replay window after a reconnect.
     pub replayed: u64,
+    /// Bytes written to connections, framing and replays included: what
+    /// the peer should have received.
+    pub written_bytes: u64,
     /// Drops, by reason.
     pub dropped: Dropped,
     /// With replay off: datapoints written within the replay window's age

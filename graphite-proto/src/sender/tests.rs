@@ -42,6 +42,8 @@ struct Sim {
     events: Vec<Event>,
     next_ts: i64,
     sent: Vec<(String, i64)>,
+    /// Every byte the peer took, including what a crash later loses.
+    received_bytes: u64,
 }
 
 impl Sim {
@@ -58,6 +60,7 @@ impl Sim {
             events: Vec::new(),
             next_ts: 1_000_000,
             sent: Vec::new(),
+            received_bytes: 0,
         }
     }
 
@@ -108,6 +111,7 @@ impl Sim {
                     Peer::Accepting(max) => {
                         let n = bytes.len().min(max);
                         self.current.chunks.push((self.now, bytes[..n].to_vec()));
+                        self.received_bytes += n as u64;
                         self.sender.on_written(n, self.now);
                         progressed = true;
                     }
@@ -168,6 +172,7 @@ impl Sim {
     fn check(&self) {
         let stats = self.sender.stats();
         assert!(stats.is_consistent(), "{stats:?}");
+        assert_eq!(stats.written_bytes, self.received_bytes, "{stats:?}");
         assert!(
             stats.buffered_bytes <= self.sender.config().buffer_capacity,
             "{stats:?}"

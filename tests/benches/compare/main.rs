@@ -243,9 +243,9 @@ fn raw_write(stream: &[Datapoint], reps: usize) -> f64 {
     })
 }
 
-fn sender_config() -> SenderConfig {
+fn sender_config(protocol: Protocol) -> SenderConfig {
     // Room for a whole run: the figure is throughput, not overflow policy.
-    SenderConfig::new(Protocol::Plaintext).with_buffer_capacity(512 << 20)
+    SenderConfig::new(protocol).with_buffer_capacity(512 << 20)
 }
 
 /// How the application hands datapoints to the Sender.
@@ -263,19 +263,15 @@ enum Handover {
 /// allocations per datapoint.
 fn end_to_end(
     runtime: Runtime,
+    protocol: Protocol,
     stream: &[Datapoint],
     reps: usize,
     handover: Handover,
 ) -> (f64, f64) {
-    let bytes: u64 = stream
-        .iter()
-        .map(|dp| plaintext::encoded_len(dp) as u64)
-        .sum();
     let sink = DiscardSink::start();
-    let sender =
-        AnySender::spawn(runtime, "127.0.0.1", sink.addr().port(), sender_config()).expect("spawn");
+    let config = sender_config(protocol);
+    let sender = AnySender::spawn(runtime, "127.0.0.1", sink.addr().port(), config).expect("spawn");
     let mut pass = || {
-        let target = sink.received() + bytes;
         match handover {
             Handover::Batches => {
                 for chunk in stream.chunks(1_000) {
@@ -288,13 +284,13 @@ fn end_to_end(
                 }
             }
         }
-        sender.flush(Duration::from_secs(60));
+        let stats = sender.flush(Duration::from_secs(60));
         assert!(
-            sink.wait_for(target, Duration::from_secs(60)),
-            "{}: the sink got {} of {target} bytes; {:?}",
+            sink.wait_for(stats.written_bytes, Duration::from_secs(60)),
+            "{}: the sink got {} of {} bytes; {stats:?}",
             runtime.name(),
             sink.received(),
-            sender.stats()
+            stats.written_bytes,
         );
     };
     let rate = rate(reps, stream.len(), &mut pass);
@@ -310,8 +306,13 @@ fn end_to_end(
 /// by definition). The I/O side runs on other threads and is not counted.
 fn hot_path_allocs(runtime: Runtime, stream: &[Datapoint]) -> f64 {
     let sink = DiscardSink::start();
-    let sender =
-        AnySender::spawn(runtime, "127.0.0.1", sink.addr().port(), sender_config()).expect("spawn");
+    let sender = AnySender::spawn(
+        runtime,
+        "127.0.0.1",
+        sink.addr().port(),
+        sender_config(Protocol::Plaintext),
+    )
+    .expect("spawn");
     let mut counted = 0;
     let mut points = 0;
     for (round, part) in stream.chunks(10_000).enumerate() {
@@ -354,8 +355,13 @@ fn clock_overhead_ns() -> f64 {
 /// calling at once; each call timed on its own, clock cost subtracted.
 fn send_cost(runtime: Runtime, workload: &[Datapoint], calls: usize, threads: usize) -> (f64, f64) {
     let sink = DiscardSink::start();
-    let sender =
-        AnySender::spawn(runtime, "127.0.0.1", sink.addr().port(), sender_config()).expect("spawn");
+    let sender = AnySender::spawn(
+        runtime,
+        "127.0.0.1",
+        sink.addr().port(),
+        sender_config(Protocol::Plaintext),
+    )
+    .expect("spawn");
     let overhead = clock_overhead_ns();
     let barrier = Barrier::new(threads);
     let per_thread = calls / threads;
@@ -419,7 +425,7 @@ fn main() {
             .find(|r| args.get(at + 1).is_some_and(|a| a == r.name()))
             .expect("--profile-e2e tokio|async-std|smol|blocking");
         let stream = data::workload(plan.e2e_points / data::SERIES);
-        let (rate, _) = end_to_end(runtime, &stream, 20, Handover::Batches);
+        let (rate, _) = end_to_end(runtime, Protocol::Plaintext, &stream, 20, Handover::Batches);
         result(&format!("e2e_{}", runtime.name()), rate, "datapoints/s");
         return;
     }
@@ -435,7 +441,9 @@ fn main() {
 
     let stream = data::workload(plan.e2e_points / data::SERIES);
     let e2e_reps = if quick { 3 } else { 5 };
-    let raw = raw_write(&stream, e2e_reps);
+    // The loopback path is bimodal (whether writer and reader share a core):
+    // many short runs make its median stable.
+    let raw = raw_write(&stream, 15);
     // The serial limit for one thread that must both encode and write.
     let encode_then_write = 1.0 / (1.0 / plain + 1.0 / raw);
     result("raw_write_preencoded", raw, "datapoints/s");
@@ -444,14 +452,26 @@ fn main() {
     let mut allocs_worst: f64 = 0.0;
     for runtime in RUNTIMES {
         let name = runtime.name().replace('-', "_");
-        let (rate, allocs) = end_to_end(runtime, &stream, e2e_reps, Handover::Batches);
+        let (rate, allocs) = end_to_end(
+            runtime,
+            Protocol::Plaintext,
+            &stream,
+            e2e_reps,
+            Handover::Batches,
+        );
         result(&format!("e2e_{name}"), rate, "datapoints/s");
         result(
             &format!("allocs_per_datapoint_burst_all_threads_{name}"),
             allocs,
             "count",
         );
-        let (single, single_allocs) = end_to_end(runtime, &stream, e2e_reps, Handover::OneByOne);
+        let (single, single_allocs) = end_to_end(
+            runtime,
+            Protocol::Plaintext,
+            &stream,
+            e2e_reps,
+            Handover::OneByOne,
+        );
         result(&format!("e2e_{name}_one_by_one"), single, "datapoints/s");
         result(
             &format!("allocs_per_datapoint_burst_all_threads_{name}_one_by_one"),
@@ -461,6 +481,15 @@ fn main() {
         allocs_worst = allocs_worst.max(allocs).max(single_allocs);
         e2e.push((name, rate, single));
     }
+    // Pickle through tokio, to compare with aiographite's pickle protocol.
+    let (e2e_pickle, _) = end_to_end(
+        Runtime::Tokio,
+        Protocol::Pickle,
+        &stream,
+        e2e_reps,
+        Handover::Batches,
+    );
+    result("e2e_tokio_pickle", e2e_pickle, "datapoints/s");
     for (name, rate, single) in &e2e {
         ratio(&format!("e2e_{name}_vs_encode"), rate / encode_then_write);
         ratio(&format!("e2e_{name}_vs_raw_write"), rate / raw);
@@ -501,11 +530,7 @@ fn main() {
             "vs_aiographite_plaintext",
             e2e_rate("tokio"),
         ),
-        (
-            "aiographite_pickle",
-            "vs_aiographite_pickle",
-            e2e_rate("tokio"),
-        ),
+        ("aiographite_pickle", "vs_aiographite_pickle", e2e_pickle),
         ("graphyte", "vs_graphyte", e2e_rate("blocking")),
     ];
     for (peer, ratio_name, ours) in peers {
