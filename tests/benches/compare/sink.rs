@@ -35,7 +35,9 @@ impl DiscardSink {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let (counter, last) = (Arc::clone(&counter), Arc::clone(&last));
-                thread::spawn(move || {
+                // Named, so a profile tells the sink's work from the sender's.
+                let reader = thread::Builder::new().name("sink".to_owned());
+                let _ = reader.spawn(move || {
                     let mut buf = vec![0_u8; 256 << 10];
                     while let Ok(n @ 1..) = stream.read(&mut buf) {
                         last.fetch_max(epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
