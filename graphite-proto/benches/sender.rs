@@ -2,9 +2,9 @@
 //! `push_many` cost on the thread that calls them (no I/O involved).
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Bencher, Criterion, Throughput, criterion_group, criterion_main};
 use graphite_proto::sender::{Sender, SenderConfig};
 use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 
@@ -34,10 +34,31 @@ fn connected(protocol: Protocol, now: Instant) -> Sender {
 
 /// Writes out everything sealed, as an adapter would (without a socket).
 fn drain(sender: &mut Sender, now: Instant) {
-    sender.flush(now + std::time::Duration::from_secs(1));
+    sender.flush(now + Duration::from_secs(1));
     while let Some(bytes) = sender.poll_transmit(now) {
         sender.on_written(bytes.len(), now);
     }
+}
+
+/// Times `hand_over` on a connected sender, draining it between rounds
+/// without counting the drain: the cost the calling thread pays.
+fn time_hand_over(
+    b: &mut Bencher<'_>,
+    protocol: Protocol,
+    now: Instant,
+    mut hand_over: impl FnMut(&mut Sender),
+) {
+    let mut sender = connected(protocol, now);
+    b.iter_custom(|iters| {
+        let mut spent = Duration::ZERO;
+        for _ in 0..iters {
+            let start = Instant::now();
+            hand_over(&mut sender);
+            spent += start.elapsed();
+            drain(&mut sender, now);
+        }
+        spent
+    })
 }
 
 fn push(c: &mut Criterion) {
@@ -47,31 +68,15 @@ fn push(c: &mut Criterion) {
     for protocol in [Protocol::Plaintext, Protocol::Pickle] {
         let now = Instant::now();
         group.bench_function(format!("push_many/{protocol}"), |b| {
-            let mut sender = connected(protocol, now);
-            b.iter_custom(|iters| {
-                let mut spent = std::time::Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    black_box(sender.push_many_or_drop(&batch, now)).expect("room");
-                    spent += start.elapsed();
-                    drain(&mut sender, now);
-                }
-                spent
+            time_hand_over(b, protocol, now, |sender| {
+                black_box(sender.push_many_or_drop(&batch, now)).expect("room");
             })
         });
         group.bench_function(format!("push/{protocol}"), |b| {
-            let mut sender = connected(protocol, now);
-            b.iter_custom(|iters| {
-                let mut spent = std::time::Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    for dp in &batch {
-                        black_box(sender.push(dp, now)).expect("room");
-                    }
-                    spent += start.elapsed();
-                    drain(&mut sender, now);
+            time_hand_over(b, protocol, now, |sender| {
+                for dp in &batch {
+                    black_box(sender.push(dp, now)).expect("room");
                 }
-                spent
             })
         });
     }

@@ -243,9 +243,14 @@ fn raw_write(stream: &[Datapoint], reps: usize) -> f64 {
     })
 }
 
-fn sender_config(protocol: Protocol) -> SenderConfig {
-    // Room for a whole run: the figure is throughput, not overflow policy.
-    SenderConfig::new(protocol).with_buffer_capacity(512 << 20)
+/// A fresh discard sink and `runtime`'s Sender pointed at it, with room in
+/// its buffer for a whole run: the figures are throughput and cost, not
+/// overflow policy.
+fn sender_to_sink(runtime: Runtime, protocol: Protocol) -> (DiscardSink, AnySender) {
+    let sink = DiscardSink::start();
+    let config = SenderConfig::new(protocol).with_buffer_capacity(512 << 20);
+    let sender = AnySender::spawn(runtime, "127.0.0.1", sink.addr().port(), config).expect("spawn");
+    (sink, sender)
 }
 
 /// How the application hands datapoints to the Sender.
@@ -268,9 +273,7 @@ fn end_to_end(
     reps: usize,
     handover: Handover,
 ) -> (f64, f64) {
-    let sink = DiscardSink::start();
-    let config = sender_config(protocol);
-    let sender = AnySender::spawn(runtime, "127.0.0.1", sink.addr().port(), config).expect("spawn");
+    let (sink, sender) = sender_to_sink(runtime, protocol);
     let mut pass = || {
         match handover {
             Handover::Batches => {
@@ -305,14 +308,7 @@ fn end_to_end(
 /// every 10,000 so the buffer does not grow (a growing buffer needs memory
 /// by definition). The I/O side runs on other threads and is not counted.
 fn hot_path_allocs(runtime: Runtime, stream: &[Datapoint]) -> f64 {
-    let sink = DiscardSink::start();
-    let sender = AnySender::spawn(
-        runtime,
-        "127.0.0.1",
-        sink.addr().port(),
-        sender_config(Protocol::Plaintext),
-    )
-    .expect("spawn");
+    let (_sink, sender) = sender_to_sink(runtime, Protocol::Plaintext);
     let mut counted = 0;
     let mut points = 0;
     for (round, part) in stream.chunks(10_000).enumerate() {
@@ -354,14 +350,7 @@ fn clock_overhead_ns() -> f64 {
 /// Median and p99 of one `send` call, in nanoseconds, with `threads` threads
 /// calling at once; each call timed on its own, clock cost subtracted.
 fn send_cost(runtime: Runtime, workload: &[Datapoint], calls: usize, threads: usize) -> (f64, f64) {
-    let sink = DiscardSink::start();
-    let sender = AnySender::spawn(
-        runtime,
-        "127.0.0.1",
-        sink.addr().port(),
-        sender_config(Protocol::Plaintext),
-    )
-    .expect("spawn");
+    let (_sink, sender) = sender_to_sink(runtime, Protocol::Plaintext);
     let overhead = clock_overhead_ns();
     let barrier = Barrier::new(threads);
     let per_thread = calls / threads;
