@@ -18,24 +18,31 @@ use crate::python::Venv;
 /// How long carbon may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Where carbon keeps a metric's whisper file, by carbon's own path logic
+/// (canonical tags, hashed file names for tagged series): the start of
+/// every script that touches whisper files.
+const WHISPER_PATH: &str = r#"
+import os
+from carbon.util import TaggedSeries
+
+def whisper_path(root, metric):
+    if ';' in metric:
+        metric = TaggedSeries.parse(metric).path
+    return os.path.join(root, TaggedSeries.encode(metric, os.sep, hash_only=True) + ".wsp")
+"#;
+
 /// Reads datapoints from whisper files: stdin is
 /// `{"root": ..., "metrics": [...], "from": t, "until": t}`; stdout maps each
-/// metric to its `[timestamp, value]` pairs that hold a value.
+/// metric to its `[timestamp, value]` pairs that hold a value, and lists the
+/// files it could not read.
 const FETCH_SCRIPT: &str = r#"
-import json, os, struct, sys
+import json, struct, sys
 import whisper
-from carbon.util import TaggedSeries
 req = json.load(sys.stdin)
 out = {}
 unreadable = []
 for metric in req["metrics"]:
-    # carbon's own path logic: canonical tags, hashed file names for tagged series
-    if ';' in metric:
-        metric_path = TaggedSeries.parse(metric).path
-    else:
-        metric_path = metric
-    rel = TaggedSeries.encode(metric_path, os.sep, hash_only=True) + ".wsp"
-    path = os.path.join(req["root"], rel)
+    path = whisper_path(req["root"], metric)
     points = []
     if os.path.exists(path):
         try:
@@ -48,18 +55,23 @@ for metric in req["metrics"]:
 json.dump({"points": out, "unreadable": unreadable}, sys.stdout)
 "#;
 
-/// Creates whisper files for plain metrics, as carbon would (1 s for an
-/// hour): stdin is `{"root": ..., "metrics": [...]}`.
+/// Creates whisper files as carbon would: stdin is
+/// `{"root": ..., "metrics": [...], "retention": "1s:1h"}`.
 const CREATE_SCRIPT: &str = r#"
-import json, os, sys
+import json, sys
 import whisper
 req = json.load(sys.stdin)
+archives = [whisper.parseRetentionDef(req["retention"])]
 for metric in req["metrics"]:
-    path = os.path.join(req["root"], metric.replace(".", os.sep) + ".wsp")
+    path = whisper_path(req["root"], metric)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if not os.path.exists(path):
-        whisper.create(path, [(1, 3600)])
+        whisper.create(path, archives)
 "#;
+
+/// Every series' retention: one-second points for an hour. Small files
+/// (43 KB), so creating a thousand of them does not make carbon's writer lag.
+const RETENTION: &str = "1s:1h";
 
 /// Options for a carbon-cache.
 #[derive(Clone, Debug, Default)]
@@ -192,9 +204,7 @@ impl Carbon {
         fs::write(self.conf_dir().join("carbon.conf"), conf).expect("carbon.conf");
         fs::write(
             self.conf_dir().join("storage-schemas.conf"),
-            // One-second points for an hour: small files (43 KB), so creating
-            // a thousand of them does not make carbon's writer lag.
-            "[default]\npattern = .*\nretentions = 1s:1h\n",
+            format!("[default]\npattern = .*\nretentions = {RETENTION}\n"),
         )
         .expect("storage-schemas.conf");
     }
@@ -313,7 +323,8 @@ impl Carbon {
             "from": from,
             "until": until,
         });
-        let out = Venv::get().run(FETCH_SCRIPT, request.to_string().as_bytes());
+        let script = format!("{WHISPER_PATH}{FETCH_SCRIPT}");
+        let out = Venv::get().run(&script, request.to_string().as_bytes());
         let mut parsed: serde_json::Value =
             serde_json::from_slice(&out).expect("fetch script prints JSON");
         let unreadable: Vec<String> =
@@ -328,16 +339,21 @@ impl Carbon {
         serde_json::from_value(parsed["points"].take()).expect("points per metric")
     }
 
-    /// Creates the whisper files of plain `metrics` ahead of time, as a
-    /// carbon that has run for a while already has them.
+    /// Creates the whisper files of `metrics` ahead of time, as a carbon
+    /// that has run for a while already has them.
     ///
     /// A carbon SIGKILLed while creating a file leaves it truncated, and
     /// never writes that series again: tests that kill carbon on purpose
     /// create their series first, so that they measure the client, not
     /// whisper's crash safety.
     pub fn create_series(&self, metrics: &[String]) {
-        let request = json!({"root": self.whisper_dir(), "metrics": metrics});
-        Venv::get().run(CREATE_SCRIPT, request.to_string().as_bytes());
+        let request = json!({
+            "root": self.whisper_dir(),
+            "metrics": metrics,
+            "retention": RETENTION,
+        });
+        let script = format!("{WHISPER_PATH}{CREATE_SCRIPT}");
+        Venv::get().run(&script, request.to_string().as_bytes());
     }
 
     /// Waits until every `(metric, timestamp, value)` is stored exactly, and

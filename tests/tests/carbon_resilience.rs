@@ -34,10 +34,14 @@ fn series(runtime: Runtime, tag: &str) -> Vec<MetricPath> {
         .collect()
 }
 
+/// The series' names, as carbon's fetch takes them.
+fn names(series: &[MetricPath]) -> Vec<String> {
+    series.iter().map(|p| p.as_str().to_owned()).collect()
+}
+
 /// Counts, per series, the stored points of `base..base + STAMPS`.
-fn stored_count(carbon: &Carbon, series: &[MetricPath], base: i64) -> usize {
-    let names: Vec<String> = series.iter().map(|p| p.as_str().to_owned()).collect();
-    let stored = carbon.fetch(&names, base - 1, base + STAMPS + 1);
+fn stored_count(carbon: &Carbon, names: &[String], base: i64) -> usize {
+    let stored = carbon.fetch(names, base - 1, base + STAMPS + 1);
     stored
         .values()
         .map(|points| {
@@ -52,14 +56,14 @@ fn stored_count(carbon: &Carbon, series: &[MetricPath], base: i64) -> usize {
 /// Waits until `want` points are stored or `timeout` passes; returns the count.
 fn wait_stored(
     carbon: &Carbon,
-    series: &[MetricPath],
+    names: &[String],
     base: i64,
     want: usize,
     timeout: Duration,
 ) -> usize {
     let deadline = Instant::now() + timeout;
     loop {
-        let n = stored_count(carbon, series, base);
+        let n = stored_count(carbon, names, base);
         if n >= want || Instant::now() >= deadline {
             return n;
         }
@@ -75,7 +79,7 @@ fn storm(runtime: Runtime, replay: bool) -> (Stats, usize) {
     let tag = if replay { "replay" } else { "noreplay" };
     let series = series(runtime, tag);
     let base = now() - 600;
-    let names: Vec<String> = series.iter().map(|p| p.as_str().to_owned()).collect();
+    let names = names(&series);
     carbon.create_series(&names);
     let mut config = SenderConfig::new(Protocol::Plaintext).with_buffer_capacity(64 << 20);
     if !replay {
@@ -122,7 +126,7 @@ fn storm(runtime: Runtime, replay: bool) -> (Stats, usize) {
     let want = total - (stats.dropped.total() + stats.unconfirmed) as usize;
     let stored = wait_stored(
         &carbon,
-        &series,
+        &names,
         base,
         total.min(want.max(1)),
         Duration::from_secs(120),
@@ -189,7 +193,7 @@ fn carbon_started_late_gets_the_buffer(runtime: Runtime) {
     carbon.launch();
     let stats = sender.close(Duration::from_secs(60));
     assert_eq!(stats.written, 5 * SERIES as u64, "{stats:?}");
-    let names: Vec<String> = series.iter().map(|p| p.as_str().to_owned()).collect();
+    let names = names(&series);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let stored: usize = carbon
