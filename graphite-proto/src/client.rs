@@ -9,11 +9,13 @@
 //! [`Outgoing::delivered`] datapoints in a [`SendError`].
 
 use std::io;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
 use crate::datapoint::Datapoint;
+use crate::naming::Naming;
 use crate::path::{MetricPath, NameError};
 use crate::pickle::{DEFAULT_MAX_FRAME_LEN, PickleEncodeError, PickleEncoder};
 use crate::plaintext;
@@ -41,12 +43,11 @@ pub struct ClientConfig {
     pub protocol: Protocol,
     /// Per-address connect timeout (default 5 s).
     pub connect_timeout: Duration,
-    /// Timeout of one `send` call's writes (default 10 s).
+    /// Bound on all the writes of one `send` or `send_multiple` call
+    /// (default 10 s).
     pub write_timeout: Duration,
-    /// Prepended to every name, with a `.` (default none).
-    pub prefix: Option<MetricPath>,
-    /// Tags added to every series that does not set them (default none).
-    pub default_tags: Vec<(String, String)>,
+    /// Prefix and default tags applied to every name (default none).
+    pub naming: Naming,
     /// Pickle payload limit (default carbon's 1 MiB).
     pub max_frame_len: usize,
     /// UDP datagram size (default 1,432).
@@ -66,69 +67,62 @@ impl ClientConfig {
             protocol,
             connect_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
-            prefix: None,
-            default_tags: Vec::new(),
+            naming: Naming::default(),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             max_datagram_len: DEFAULT_MAX_DATAGRAM_LEN,
         }
     }
 
     /// Sets [`protocol`](Self::protocol).
+    #[must_use = "returns the new configuration"]
     pub fn with_protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
         self
     }
 
     /// Sets [`connect_timeout`](Self::connect_timeout).
+    #[must_use = "returns the new configuration"]
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// Sets [`write_timeout`](Self::write_timeout).
+    #[must_use = "returns the new configuration"]
     pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
         self
     }
 
-    /// Sets [`prefix`](Self::prefix); it must be a plain (untagged) path.
+    /// Prepends `prefix` and a `.` to every name (see [`Naming`]).
+    #[must_use = "returns the new configuration"]
     pub fn with_prefix(mut self, prefix: &str) -> Result<Self, NameError> {
-        let path = MetricPath::new(prefix)?;
-        if path.is_tagged() {
-            return Err(NameError::SeparatorInPart {
-                part: 0,
-                ch: ';',
-                offset: path.name().len(),
-            });
-        }
-        self.prefix = Some(path);
+        self.naming = self.naming.with_prefix(prefix)?;
         Ok(self)
     }
 
-    /// Sets [`default_tags`](Self::default_tags), checked as carbon would.
+    /// Adds these tags to every series that does not set them (see
+    /// [`Naming`]).
+    #[must_use = "returns the new configuration"]
     pub fn with_default_tags<I, K, V>(mut self, tags: I) -> Result<Self, NameError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
         V: Into<String>,
     {
-        let tags: Vec<(String, String)> = tags
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        // Validate once, through the same rules as any series.
-        MetricPath::tagged("x", tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-        self.default_tags = tags;
+        self.naming = self.naming.with_default_tags(tags)?;
         Ok(self)
     }
 
     /// Sets [`max_frame_len`](Self::max_frame_len).
+    #[must_use = "returns the new configuration"]
     pub fn with_max_frame_len(mut self, bytes: usize) -> Self {
         self.max_frame_len = bytes;
         self
     }
 
     /// Sets [`max_datagram_len`](Self::max_datagram_len).
+    #[must_use = "returns the new configuration"]
     pub fn with_max_datagram_len(mut self, bytes: usize) -> Self {
         self.max_datagram_len = bytes;
         self
@@ -261,7 +255,7 @@ pub enum SendError {
     /// A datapoint cannot be framed (longer than a datagram, or than the
     /// pickle frame limit); nothing was written.
     #[error("cannot encode: {0}")]
-    Encode(String),
+    Encode(#[from] EncodeError),
     /// The host name did not resolve.
     #[error("cannot resolve {host}: {source}")]
     Resolve {
@@ -298,24 +292,51 @@ pub enum SendError {
         /// The timeout.
         timeout: Duration,
     },
-    /// The server had closed the connection (seen before writing, so
-    /// nothing of this batch was written); the next call reconnects.
+    /// The server had closed the connection of a client made from a
+    /// stream, which cannot reconnect; nothing of this batch was written.
     #[error("server closed the connection; nothing of this batch was written")]
     PeerClosed,
-    /// The client was closed.
-    #[error("client is closed")]
-    Closed,
+}
+
+impl SendError {
+    /// The error of a connection attempt to every address of `host:port`.
+    pub fn connect_failed(host: &str, port: u16, addrs: &[SocketAddr], last: io::Error) -> Self {
+        Self::Connect {
+            target: format!("{host}:{port} ({addrs:?})"),
+            source: last,
+        }
+    }
+
+    /// The error of resolving `host`.
+    pub fn resolve_failed(host: &str, source: io::Error) -> Self {
+        Self::Resolve {
+            host: host.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Why a batch cannot be put in wire form.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A line is longer than a UDP datagram.
+    #[error(transparent)]
+    LineTooLong(#[from] LineTooLong),
+    /// A datapoint cannot fit in a pickle frame.
+    #[error(transparent)]
+    Pickle(#[from] PickleEncodeError),
 }
 
 impl From<LineTooLong> for SendError {
     fn from(e: LineTooLong) -> Self {
-        Self::Encode(e.to_string())
+        Self::Encode(e.into())
     }
 }
 
 impl From<PickleEncodeError> for SendError {
     fn from(e: PickleEncodeError) -> Self {
-        Self::Encode(e.to_string())
+        Self::Encode(e.into())
     }
 }
 
@@ -376,16 +397,117 @@ impl Outgoing {
     }
 }
 
-/// The direct client's logic: prepares names and encodes batches.
+/// The writes of one batch: what to write next, how far it got, and the
+/// error that says how much was delivered when it fails or times out.
+#[derive(Clone, Debug)]
+pub struct WriteCursor {
+    outgoing: Outgoing,
+    /// Bytes written so far.
+    written: usize,
+    /// Datagrams sent so far (UDP).
+    datagram: usize,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+impl WriteCursor {
+    /// The bytes to write next: the unwritten rest of the stream, or the
+    /// next whole datagram. `None` once everything is written.
+    #[must_use]
+    pub fn chunk(&self) -> Option<Bytes> {
+        match self.outgoing.protocol {
+            Protocol::Udp => self.outgoing.datagrams().nth(self.datagram),
+            _ => (self.written < self.outgoing.bytes.len())
+                .then(|| self.outgoing.bytes.slice(self.written..)),
+        }
+    }
+
+    /// `n` bytes of [`chunk`](Self::chunk) were written (a datagram is
+    /// sent whole). Writing nothing on a stream is a failure.
+    pub fn advance(&mut self, n: usize) -> Result<(), SendError> {
+        if n == 0 {
+            return Err(self.fail(io::ErrorKind::WriteZero.into()));
+        }
+        self.written += n;
+        if self.outgoing.protocol == Protocol::Udp {
+            self.datagram += 1;
+        }
+        Ok(())
+    }
+
+    /// When every write of the batch must be done.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// How long the next write may wait, or the time-out error once the
+    /// deadline has passed.
+    pub fn time_left(&self, now: Instant) -> Result<Duration, SendError> {
+        match self.deadline.checked_duration_since(now) {
+            Some(left) if !left.is_zero() => Ok(left),
+            _ => Err(self.timed_out()),
+        }
+    }
+
+    /// The error for a write that failed with `source`: a socket time-out
+    /// (`WouldBlock`, `TimedOut`) is [`SendError::WriteTimeout`], anything
+    /// else [`SendError::Write`]. Either says how many datapoints went whole.
+    pub fn fail(&self, source: io::Error) -> SendError {
+        if matches!(
+            source.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
+            return self.timed_out();
+        }
+        SendError::Write {
+            written: self.outgoing.delivered(self.written),
+            total: self.outgoing.len(),
+            source,
+        }
+    }
+
+    /// The error for a batch whose writes did not end by the deadline.
+    pub fn timed_out(&self) -> SendError {
+        SendError::WriteTimeout {
+            written: self.outgoing.delivered(self.written),
+            total: self.outgoing.len(),
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// The direct client's logic: prepares names, encodes batches, decides
+/// when to (re)connect, and follows each batch's writes with a
+/// [`WriteCursor`].
+///
+/// An adapter's `send_multiple` is:
+///
+/// ```no_run
+/// # use std::io::Write;
+/// # use std::time::Instant;
+/// # use graphite_proto::client::{ClientConfig, ClientCore, SendError};
+/// # fn demo(core: &ClientCore, socket: &mut std::net::TcpStream) -> Result<(), SendError> {
+/// let Some(mut cursor) = core.batch(Instant::now(), [("app.requests", 1)], 1_700_000_000)? else {
+///     return Ok(()); // nothing to send
+/// };
+/// while let Some(chunk) = cursor.chunk() {
+///     cursor.time_left(Instant::now())?; // bound the write by this
+///     let n = socket.write(&chunk).map_err(|e| cursor.fail(e))?;
+///     cursor.advance(n)?;
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClientCore {
     config: ClientConfig,
+    reconnects: bool,
 }
 
 impl ClientCore {
-    /// A core for `config`.
-    pub fn new(config: ClientConfig) -> Self {
-        Self { config }
+    /// A core for `config`; `reconnects` is false for a client made from a
+    /// stream the caller connected (it cannot be connected again).
+    pub fn new(config: ClientConfig, reconnects: bool) -> Self {
+        Self { config, reconnects }
     }
 
     /// The configuration.
@@ -393,26 +515,48 @@ impl ClientCore {
         &self.config
     }
 
+    /// Whether to connect before writing, given whether a connection is
+    /// open (and its peer has not closed it). A client that cannot
+    /// reconnect fails with [`SendError::PeerClosed`].
+    pub fn must_connect(&self, connected: bool) -> Result<bool, SendError> {
+        match (connected, self.reconnects) {
+            (true, _) => Ok(false),
+            (false, true) => Ok(true),
+            (false, false) => Err(SendError::PeerClosed),
+        }
+    }
+
+    /// Converts and encodes `send_multiple`'s items (see
+    /// [`datapoints`](Self::datapoints)) into a cursor over their bytes,
+    /// whose writes must end by `now` plus the write timeout. `None` when
+    /// there is nothing to write.
+    pub fn batch<I, T>(
+        &self,
+        now: Instant,
+        items: I,
+        default_timestamp: i64,
+    ) -> Result<Option<WriteCursor>, SendError>
+    where
+        I: IntoIterator<Item = T>,
+        T: IntoItem,
+    {
+        let batch = self.datapoints(items, default_timestamp)?;
+        let outgoing = self.encode(&batch)?;
+        if outgoing.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(WriteCursor {
+            outgoing,
+            written: 0,
+            datagram: 0,
+            deadline: now + self.config.write_timeout,
+            timeout: self.config.write_timeout,
+        }))
+    }
+
     /// Applies the prefix and default tags to a name.
-    pub fn prepare(&self, path: MetricPath) -> Result<MetricPath, NameError> {
-        let path = match &self.config.prefix {
-            Some(prefix) => path.with_prefix(prefix)?,
-            None => path,
-        };
-        if self.config.default_tags.is_empty() {
-            return Ok(path);
-        }
-        let missing: Vec<(&str, &str)> = self
-            .config
-            .default_tags
-            .iter()
-            .filter(|(k, _)| path.tags().all(|(own, _)| own != k))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        if missing.is_empty() {
-            return Ok(path);
-        }
-        MetricPath::tagged(path.name(), path.tags().chain(missing))
+    pub fn prepare(&self, path: &MetricPath) -> Result<MetricPath, NameError> {
+        self.config.naming.apply(path)
     }
 
     /// Converts `send_multiple`'s items, applying the default timestamp,
@@ -431,7 +575,9 @@ impl ClientCore {
             .into_iter()
             .map(|item| {
                 let mut dp = item.into_datapoint(default_timestamp)?;
-                dp.path = self.prepare(dp.path)?;
+                if !self.config.naming.is_empty() {
+                    dp.path = self.prepare(&dp.path)?;
+                }
                 Ok(dp)
             })
             .collect()
@@ -491,6 +637,7 @@ mod tests {
             ClientConfig::new(protocol)
                 .with_max_datagram_len(64)
                 .with_max_frame_len(128),
+            true,
         )
     }
 
@@ -555,9 +702,9 @@ mod tests {
             .with_prefix("prod")
             .and_then(|c| c.with_default_tags([("dc", "eu"), ("host", "a")]))
             .expect("valid");
-        let core = ClientCore::new(config);
+        let core = ClientCore::new(config, true);
         let p = core
-            .prepare(MetricPath::new("cpu;host=b").expect("valid"))
+            .prepare(&MetricPath::new("cpu;host=b").expect("valid"))
             .expect("valid");
         assert_eq!(p.as_str(), "prod.cpu;dc=eu;host=b");
         assert!(
@@ -570,5 +717,55 @@ mod tests {
                 .with_default_tags([("a!", "b")])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_cursor_walks_the_batch_and_reports_what_went() {
+        let now = Instant::now();
+        for protocol in [Protocol::Plaintext, Protocol::Pickle, Protocol::Udp] {
+            let core = core(protocol);
+            let items: Vec<Datapoint> = batch(20);
+            let mut cursor = core.batch(now, items, 0).expect("valid").expect("not empty");
+            let mut sent = Vec::new();
+            let mut chunks = 0;
+            while let Some(chunk) = cursor.chunk() {
+                // A stream takes at most 7 bytes a write; a datagram goes whole.
+                let n = if protocol == Protocol::Udp { chunk.len() } else { chunk.len().min(7) };
+                sent.extend_from_slice(&chunk[..n]);
+                cursor.advance(n).expect("progress");
+                chunks += 1;
+            }
+            let whole = core.encode(&batch(20)).expect("encodes");
+            assert_eq!(sent, whole.stream().as_ref(), "{protocol}");
+            assert!(chunks > 1, "{protocol}");
+            assert!(matches!(
+                cursor.fail(io::ErrorKind::BrokenPipe.into()),
+                SendError::Write { written: 20, total: 20, .. }
+            ));
+        }
+        let mut cursor = core(Protocol::Plaintext)
+            .batch(now, batch(3), 0)
+            .expect("valid")
+            .expect("not empty");
+        assert!(matches!(
+            cursor.advance(0),
+            Err(SendError::Write { written: 0, total: 3, .. })
+        ));
+        assert!(cursor.time_left(now).is_ok());
+        assert!(matches!(
+            cursor.time_left(cursor.deadline()),
+            Err(SendError::WriteTimeout { written: 0, total: 3, .. })
+        ));
+        assert!(matches!(
+            cursor.fail(io::ErrorKind::WouldBlock.into()),
+            SendError::WriteTimeout { .. }
+        ));
+        let empty: [(&str, i64); 0] = [];
+        assert!(core(Protocol::Plaintext).batch(now, empty, 0).expect("valid").is_none());
+        assert!(core(Protocol::Plaintext).must_connect(false).expect("reconnects"));
+        assert!(matches!(
+            ClientCore::new(ClientConfig::default(), false).must_connect(false),
+            Err(SendError::PeerClosed)
+        ));
     }
 }

@@ -63,6 +63,7 @@ mod buffer;
 pub mod client;
 mod datapoint;
 mod name_codec;
+mod naming;
 mod path;
 pub mod pickle;
 pub mod plaintext;
@@ -79,6 +80,7 @@ pub use datapoint::Datapoint;
 pub use name_codec::{
     DecodeError, clean_and_join_metric_parts, decode_metric_part, encode_metric_part,
 };
+pub use naming::Naming;
 pub use path::{MAX_LINE_LEN, MAX_NODE_LEN, MAX_PATH_LEN, MetricPath, NameError};
 pub use protocol::{ParseProtocolError, Protocol};
 pub use punycode::PunycodeError;

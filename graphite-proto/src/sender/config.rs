@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::naming::Naming;
+use crate::path::NameError;
 use crate::pickle::DEFAULT_MAX_FRAME_LEN;
 use crate::protocol::Protocol;
 use crate::udp::DEFAULT_MAX_DATAGRAM_LEN;
@@ -41,6 +43,9 @@ pub enum OverflowPolicy {
 pub struct ReplayWindow {
     /// Keep batches written during this long (default 2 s).
     pub max_age: Duration,
+    /// Keep at least this many of the most recently written bytes,
+    /// whatever their age (default 0).
+    pub min_bytes: usize,
     /// Keep at most this many bytes (default 4 MiB); the oldest go first.
     pub max_bytes: usize,
 }
@@ -49,6 +54,7 @@ impl Default for ReplayWindow {
     fn default() -> Self {
         Self {
             max_age: Duration::from_secs(2),
+            min_bytes: 0,
             max_bytes: 4 << 20,
         }
     }
@@ -126,6 +132,8 @@ pub struct SenderConfig {
     pub max_frame_len: usize,
     /// UDP datagram size (default 1,432).
     pub max_datagram_len: usize,
+    /// Prefix and default tags applied to every datapoint (default none).
+    pub naming: Naming,
 }
 
 /// A configuration that cannot work.
@@ -162,70 +170,102 @@ impl SenderConfig {
             reconnect_interval: None,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             max_datagram_len: DEFAULT_MAX_DATAGRAM_LEN,
+            naming: Naming::default(),
         }
     }
 
+    /// Prepends `prefix` and a `.` to every name (see [`Naming`]).
+    #[must_use = "returns the new configuration"]
+    pub fn with_prefix(mut self, prefix: &str) -> Result<Self, NameError> {
+        self.naming = self.naming.with_prefix(prefix)?;
+        Ok(self)
+    }
+
+    /// Adds these tags to every series that does not set them (see
+    /// [`Naming`]).
+    #[must_use = "returns the new configuration"]
+    pub fn with_default_tags<I, K, V>(mut self, tags: I) -> Result<Self, NameError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.naming = self.naming.with_default_tags(tags)?;
+        Ok(self)
+    }
+
     /// Sets [`buffer_capacity`](Self::buffer_capacity).
+    #[must_use = "returns the new configuration"]
     pub fn with_buffer_capacity(mut self, bytes: usize) -> Self {
         self.buffer_capacity = bytes;
         self
     }
 
     /// Sets [`batch_size`](Self::batch_size).
+    #[must_use = "returns the new configuration"]
     pub fn with_batch_size(mut self, bytes: usize) -> Self {
         self.batch_size = bytes;
         self
     }
 
     /// Sets [`batch_delay`](Self::batch_delay).
+    #[must_use = "returns the new configuration"]
     pub fn with_batch_delay(mut self, delay: Duration) -> Self {
         self.batch_delay = delay;
         self
     }
 
     /// Sets [`overflow`](Self::overflow).
+    #[must_use = "returns the new configuration"]
     pub fn with_overflow(mut self, policy: OverflowPolicy) -> Self {
         self.overflow = policy;
         self
     }
 
     /// Sets [`replay`](Self::replay); `None` switches replay off.
+    #[must_use = "returns the new configuration"]
     pub fn with_replay(mut self, window: Option<ReplayWindow>) -> Self {
         self.replay = window;
         self
     }
 
     /// Sets [`backoff`](Self::backoff).
+    #[must_use = "returns the new configuration"]
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
     }
 
     /// Sets [`connect_timeout`](Self::connect_timeout).
+    #[must_use = "returns the new configuration"]
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// Sets [`write_timeout`](Self::write_timeout).
+    #[must_use = "returns the new configuration"]
     pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
         self
     }
 
     /// Sets [`reconnect_interval`](Self::reconnect_interval).
+    #[must_use = "returns the new configuration"]
     pub fn with_reconnect_interval(mut self, interval: Option<Duration>) -> Self {
         self.reconnect_interval = interval;
         self
     }
 
     /// Sets [`max_frame_len`](Self::max_frame_len).
+    #[must_use = "returns the new configuration"]
     pub fn with_max_frame_len(mut self, bytes: usize) -> Self {
         self.max_frame_len = bytes;
         self
     }
 
     /// Sets [`max_datagram_len`](Self::max_datagram_len).
+    #[must_use = "returns the new configuration"]
     pub fn with_max_datagram_len(mut self, bytes: usize) -> Self {
         self.max_datagram_len = bytes;
         self

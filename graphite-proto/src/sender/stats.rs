@@ -18,12 +18,15 @@ pub struct Dropped {
     /// Refused because one datapoint cannot fit in a batch (a UDP datagram
     /// smaller than the line, or a pickle frame limit below the item).
     pub too_large: u64,
+    /// Refused because the name or value was invalid (or the name became
+    /// invalid with the configured prefix and default tags).
+    pub invalid: u64,
 }
 
 impl Dropped {
     /// All drops.
     pub fn total(&self) -> u64 {
-        self.buffer_full + self.evicted + self.deadline + self.closed + self.too_large
+        self.buffer_full + self.evicted + self.deadline + self.closed + self.too_large + self.invalid
     }
 
     /// Drops of datapoints that `push` had accepted.
@@ -39,7 +42,7 @@ impl Dropped {
 ///
 /// ```text
 /// accepted == written + buffered + dropped.evicted + dropped.deadline
-/// pushed   == accepted + dropped.buffer_full + dropped.closed + dropped.too_large
+/// pushed   == accepted + dropped.buffer_full + dropped.closed + dropped.too_large + dropped.invalid
 /// ```
 ///
 /// Replays are extra copies of written datapoints and are counted apart.
@@ -78,11 +81,43 @@ pub struct Stats {
 impl Stats {
     /// Every datapoint ever given to `push`.
     pub fn pushed(&self) -> u64 {
-        self.accepted + self.dropped.buffer_full + self.dropped.closed + self.dropped.too_large
+        self.accepted + self.dropped.total() - self.dropped.after_accept()
     }
 
     /// Whether the accounting invariant holds.
     pub fn is_consistent(&self) -> bool {
         self.accepted == self.written + self.buffered + self.dropped.after_accept()
+    }
+}
+
+/// What became of a batch that leaves the buffer: the one place where a
+/// batch's datapoints move between the counters.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Fate {
+    /// All its bytes were written.
+    Written,
+    /// Made room under `DropOldest`.
+    Evicted,
+    /// Not written by a flush or close deadline.
+    Deadline,
+}
+
+impl Stats {
+    /// Accounts for a batch of `datapoints` leaving the buffer. A replay
+    /// copy was counted when first written: writing it again is a replay,
+    /// and dropping it loses nothing new.
+    pub(crate) fn settle(&mut self, datapoints: u64, replay: bool, fate: Fate) {
+        if replay {
+            if let Fate::Written = fate {
+                self.replayed += datapoints;
+            }
+            return;
+        }
+        self.buffered -= datapoints;
+        match fate {
+            Fate::Written => self.written += datapoints,
+            Fate::Evicted => self.dropped.evicted += datapoints,
+            Fate::Deadline => self.dropped.deadline += datapoints,
+        }
     }
 }

@@ -44,13 +44,15 @@ struct Sim {
     sent: Vec<(String, i64)>,
     /// Every byte the peer took, including what a crash later loses.
     received_bytes: u64,
+    /// Datapoints handed to `push`, whatever became of them.
+    attempts: u64,
 }
 
 impl Sim {
     fn new(config: SenderConfig) -> Self {
         let now = Instant::now();
         Self {
-            sender: Sender::new(config, now).expect("valid config"),
+            sender: Sender::new(now, config).expect("valid config"),
             now,
             peer: Peer::Accepting(usize::MAX),
             connected: false,
@@ -61,6 +63,7 @@ impl Sim {
             next_ts: 1_000_000,
             sent: Vec::new(),
             received_bytes: 0,
+            attempts: 0,
         }
     }
 
@@ -70,7 +73,8 @@ impl Sim {
             self.next_ts += 1;
             let name = format!("sim.series{}", ts % 7);
             let dp = Datapoint::new(MetricPath::new(&name).expect("valid"), ts, ts);
-            if self.sender.push(&dp, self.now).is_ok() {
+            self.attempts += 1;
+            if self.sender.push(self.now, &dp).is_ok() {
                 self.sent.push((name, ts));
             }
             self.check();
@@ -83,10 +87,10 @@ impl Sim {
         for _ in 0..1_000_000 {
             self.sender.handle_timeout(self.now);
             let mut progressed = false;
-            while let Some(action) = self.sender.poll_action(self.now) {
-                progressed = true;
-                match action {
-                    Action::Connect => {
+            while let Some(output) = self.sender.poll_output(self.now) {
+                match output {
+                    Output::Connect => {
+                        progressed = true;
                         if self.peer == Peer::Refusing {
                             self.sender
                                 .on_connect_failed(self.now, &"connection refused");
@@ -95,32 +99,35 @@ impl Sim {
                             self.sender.on_connected(self.now);
                         }
                     }
-                    Action::Disconnect => self.end_connection(),
-                    Action::Close => {
+                    Output::Disconnect => {
+                        progressed = true;
+                        self.end_connection();
+                    }
+                    Output::Close => {
+                        progressed = true;
                         self.end_connection();
                         self.closed = true;
                     }
-                }
-            }
-            self.events
-                .extend(std::iter::from_fn(|| self.sender.poll_event()));
-            if self.connected
-                && let Some(bytes) = self.sender.poll_transmit(self.now)
-            {
-                match self.peer {
-                    Peer::Accepting(max) => {
-                        let n = bytes.len().min(max);
-                        self.current.chunks.push((self.now, bytes[..n].to_vec()));
-                        self.received_bytes += n as u64;
-                        self.sender.on_written(n, self.now);
-                        progressed = true;
-                    }
-                    Peer::Stalled => {}
-                    Peer::Refusing => {
-                        // Carbon died under an open connection: the write fails.
-                        self.end_connection();
-                        self.sender.on_error(self.now, &"connection reset by peer");
-                        progressed = true;
+                    Output::Event(event) => self.events.push(event),
+                    Output::Transmit(bytes) => {
+                        assert!(self.connected, "transmit only while connected");
+                        match self.peer {
+                            Peer::Accepting(max) => {
+                                let n = bytes.len().min(max);
+                                self.current.chunks.push((self.now, bytes[..n].to_vec()));
+                                self.received_bytes += n as u64;
+                                self.sender.on_written(self.now, n);
+                                progressed = true;
+                            }
+                            // The write waits; the adapter waits for a timer.
+                            Peer::Stalled => break,
+                            Peer::Refusing => {
+                                // Carbon died under an open connection: the write fails.
+                                self.end_connection();
+                                self.sender.on_error(self.now, &"connection reset by peer");
+                                progressed = true;
+                            }
+                        }
                     }
                 }
             }
@@ -177,10 +184,9 @@ impl Sim {
             stats.buffered_bytes <= self.sender.config().buffer_capacity,
             "{stats:?}"
         );
-        assert_eq!(
-            stats.pushed(),
-            stats.accepted + stats.dropped.total() - stats.dropped.after_accept()
-        );
+        // Counted independently of the sender: every push is accounted for.
+        assert_eq!(stats.pushed(), self.attempts, "{stats:?}");
+        assert!(stats.accepted >= self.sent.len() as u64);
     }
 
     /// Every (series, timestamp) carbon stored.
@@ -389,7 +395,7 @@ fn wait_policy_asks_to_wait_without_counting() {
     let dp = Datapoint::new(MetricPath::new("a").expect("valid"), 1, 1);
     let mut outcome = Ok(false);
     for _ in 0..100_000 {
-        outcome = sim.sender.push(&dp, sim.now);
+        outcome = sim.sender.push(sim.now, &dp);
         if outcome.is_err() {
             break;
         }
@@ -397,7 +403,7 @@ fn wait_policy_asks_to_wait_without_counting() {
     assert_eq!(outcome, Err(PushError::WouldBlock));
     assert!(!sim.sender.has_room());
     let before = sim.sender.stats().dropped.total();
-    assert_eq!(sim.sender.push_or_drop(&dp, sim.now), Err(PushError::Full));
+    assert_eq!(sim.sender.push_or_drop(sim.now, &dp), Err(PushError::Full));
     assert_eq!(sim.sender.stats().dropped.total(), before + 1);
 }
 
@@ -413,8 +419,9 @@ fn push_many_accepts_what_fits_and_counts_the_rest() {
     // 64 KiB of buffer holds about 2,200 of these 30-byte lines.
     let err = sim
         .sender
-        .push_many_or_drop(&batch, sim.now)
+        .push_many_or_drop(sim.now, &batch)
         .expect_err("the buffer overflows");
+    sim.attempts += 5_000;
     let stats = sim.sender.stats();
     assert_eq!(err.total, 5_000);
     assert_eq!(err.first_reason, PushError::Full);
@@ -436,7 +443,7 @@ fn push_many_accepts_what_fits_and_counts_the_rest() {
 
     // An empty slice drops nothing, even after close.
     assert_eq!(
-        sim.sender.push_many_or_drop(&batch[..0], sim.now),
+        sim.sender.push_many_or_drop(sim.now, &batch[..0]),
         Ok(false)
     );
 }
@@ -456,8 +463,66 @@ fn close_deadline_drops_and_counts_what_cannot_be_written() {
     assert_eq!(stats.dropped.deadline, 500);
     assert_eq!(stats.buffered, 0);
     let dp = Datapoint::new(MetricPath::new("late").expect("valid"), 1, 1);
-    assert_eq!(sim.sender.push(&dp, sim.now), Err(PushError::Closed));
+    assert_eq!(sim.sender.push(sim.now, &dp), Err(PushError::Closed));
     assert_eq!(sim.sender.stats().dropped.closed, 1);
+}
+
+#[test]
+fn a_close_deadline_beats_a_write_to_a_peer_that_stopped_reading() {
+    // The write timeout (10 s) is far off; the close deadline (1 s) wins.
+    let mut sim = Sim::new(config(Protocol::Plaintext).with_write_timeout(Duration::from_secs(10)));
+    sim.run();
+    sim.peer = Peer::Stalled;
+    sim.push(2_000);
+    sim.advance(Duration::from_millis(200));
+    assert!(sim.sender.stats().buffered > 0, "the peer holds the writes");
+    let start = sim.now;
+    sim.sender.close(start + Duration::from_secs(1));
+    assert_eq!(
+        sim.sender.poll_timeout(),
+        Some(start + Duration::from_secs(1)),
+        "the deadline is the next timer, not the write timeout"
+    );
+    sim.advance(Duration::from_millis(999));
+    assert!(!sim.closed, "not before the deadline");
+    sim.advance(Duration::from_millis(1));
+    assert!(sim.closed, "closed at the deadline");
+    let stats = sim.sender.stats();
+    assert_eq!(stats.buffered, 0);
+    assert_eq!(stats.written + stats.dropped.deadline, stats.accepted, "{stats:?}");
+    assert!(stats.dropped.deadline > 0, "{stats:?}");
+}
+
+#[test]
+fn prefix_and_default_tags_apply_to_every_push() {
+    let config = config(Protocol::Plaintext)
+        .with_prefix("prod")
+        .and_then(|c| c.with_default_tags([("dc", "eu")]))
+        .expect("valid");
+    let mut sim = Sim::new(config);
+    sim.push(3);
+    sim.sender.close(sim.now + Duration::from_secs(1));
+    sim.advance(Duration::from_secs(1));
+    let stored = sim.stored_points();
+    assert!(stored.contains(&("prod.sim.series3;dc=eu".to_owned(), 1_000_002)), "{stored:?}");
+    assert_eq!(stored.len(), 3);
+    // Nodes of 200 bytes up to the longest valid name: the prefix makes it too long.
+    let node = "x".repeat(200);
+    let mut long = node.clone();
+    while long.len() + node.len() < crate::MAX_PATH_LEN {
+        long = format!("{long}.{node}");
+    }
+    let rest = crate::MAX_PATH_LEN - long.len() - 1;
+    long = format!("{long}.{}", "y".repeat(rest));
+    let dp = Datapoint::new(MetricPath::new(&long).expect("valid alone"), 1, 1);
+    let mut sender = Sender::new(sim.now, config_with_prefix()).expect("valid");
+    assert!(matches!(sender.push(sim.now, &dp), Err(PushError::Name(_))));
+    assert_eq!(sender.stats().dropped.invalid, 1);
+    assert_eq!(sender.stats().pushed(), 1);
+}
+
+fn config_with_prefix() -> SenderConfig {
+    config(Protocol::Plaintext).with_prefix("prod").expect("valid")
 }
 
 #[test]

@@ -1,0 +1,111 @@
+//! The outbox: sealed batches waiting to be written, oldest first. The
+//! front batch may be in flight (partly written on the current connection).
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::batch::Batch;
+
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    queue: VecDeque<Batch>,
+    /// Bytes of every queued batch, the front's written part included.
+    bytes: usize,
+    /// Bytes of the front batch written on the current connection.
+    offset: usize,
+    /// Since when the front batch has waited without any byte written.
+    stalled_since: Option<Instant>,
+}
+
+impl Outbox {
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether the front batch is partly written.
+    pub(crate) fn in_flight(&self) -> bool {
+        self.offset > 0
+    }
+
+    pub(crate) fn stalled_since(&self) -> Option<Instant> {
+        self.stalled_since
+    }
+
+    pub(crate) fn push_back(&mut self, batch: Batch) {
+        self.bytes += batch.bytes.len();
+        self.queue.push_back(batch);
+    }
+
+    /// Puts a batch before everything else (a replay copy).
+    pub(crate) fn push_front(&mut self, batch: Batch) {
+        debug_assert_eq!(self.offset, 0, "nothing may be in flight");
+        self.bytes += batch.bytes.len();
+        self.queue.push_front(batch);
+    }
+
+    /// The unwritten rest of the front batch; starts the stall clock.
+    pub(crate) fn transmit(&mut self, now: Instant) -> Option<Bytes> {
+        let front = self.queue.front()?;
+        self.stalled_since.get_or_insert(now);
+        Some(front.bytes.slice(self.offset..))
+    }
+
+    /// `n` more bytes of the front batch were written; returns the batch
+    /// once it is written whole.
+    pub(crate) fn advance(&mut self, n: usize) -> Option<Batch> {
+        self.offset += n;
+        self.stalled_since = None;
+        if self
+            .queue
+            .front()
+            .is_none_or(|front| self.offset < front.bytes.len())
+        {
+            return None;
+        }
+        self.offset = 0;
+        let batch = self.queue.pop_front()?;
+        self.bytes -= batch.bytes.len();
+        Some(batch)
+    }
+
+    /// The connection is gone: the front batch starts again from its first
+    /// byte. Returns the front batch and how much of it had been written,
+    /// so the caller can keep lines that were written whole.
+    pub(crate) fn rewind(&mut self) -> Option<(&mut Batch, usize)> {
+        let written = std::mem::take(&mut self.offset);
+        self.stalled_since = None;
+        let front = self.queue.front_mut()?;
+        (written > 0).then_some((front, written))
+    }
+
+    /// Cuts the first `len` bytes off the front batch (lines written whole
+    /// before a loss).
+    pub(crate) fn trim_front(&mut self, len: usize, datapoints: u64) {
+        if let Some(front) = self.queue.front_mut() {
+            front.bytes = front.bytes.slice(len..);
+            front.datapoints -= datapoints;
+            self.bytes -= len;
+        }
+    }
+
+    /// Removes the oldest batch that is not in flight, replay copies first.
+    pub(crate) fn evict(&mut self) -> Option<Batch> {
+        let first = usize::from(self.offset > 0);
+        let index = (first..self.queue.len())
+            .find(|&i| self.queue[i].replay)
+            .or((first < self.queue.len()).then_some(first))?;
+        let batch = self.queue.remove(index)?;
+        self.bytes -= batch.bytes.len();
+        Some(batch)
+    }
+
+    /// Empties the outbox.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Batch> + '_ {
+        self.offset = 0;
+        self.stalled_since = None;
+        self.bytes = 0;
+        self.queue.drain(..)
+    }
+}
