@@ -6,7 +6,7 @@
 //! test under its executor).
 //!
 //! ```no_run
-//! # fn main() -> Result<(), graphite_proto::client::SendError> {
+//! # fn main() -> Result<(), graphite_async_std::SendError> {
 //! smol::block_on(async {
 //!     let mut client = graphite_async_std::connect("localhost", None, graphite_async_std::Protocol::Plaintext).await?;
 //!     client.send("servers.web1.cpu", 0.25, None).await?;
@@ -21,17 +21,48 @@
 //! - [`Sender`]: a cloneable handle whose `send` never waits for the
 //!   network, with a [`SenderTask`] you spawn on your executor.
 //!
-//! Validation, encoding, batching, backoff and accounting live in
-//! [`graphite_proto`]; this crate owns the sockets and the task.
+//! This crate is the futures-io seam ([`AsyncIo`]: sockets and timers) and
+//! nothing else: the decisions live in [`graphite_proto`], the handle, the
+//! drive loop and the client in [`graphite_driver`].
 #![warn(missing_docs)]
 
-mod client;
-mod net;
-mod sender;
+mod link;
 
-pub use client::{Client, connect};
-pub use graphite_proto::client::{ClientConfig, SendError};
-pub use graphite_proto::sender::{OverflowPolicy, ReplayWindow, SenderConfig, Stats};
-pub use graphite_proto::{self as proto, Datapoint, MetricPath, Protocol, Value};
-pub use net::ByoStream;
-pub use sender::{Sender, SenderTask};
+pub use graphite_driver::{SenderTask, SpawnError, Target};
+pub use graphite_proto::client::{
+    ClientConfig, EncodeError, IntoItem, IntoMetricPath, IntoValue, SendError,
+};
+pub use graphite_proto::sender::{
+    Backoff, ConfigError, Dropped, OverflowPolicy, PushError, PushManyError, ReplayWindow,
+    SenderConfig, Stats,
+};
+pub use graphite_proto::{self as proto, Datapoint, MetricPath, Naming, Protocol, Value};
+pub use link::{AsyncIo, AsyncIoLink, ByoStream};
+
+/// aiographite's direct client on async-std or smol.
+pub type Client = graphite_driver::Client<AsyncIo>;
+
+/// The background sender as a task for any executor.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use graphite_async_std::{Protocol, Sender, SenderConfig};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (sender, task) = Sender::start("localhost", None, SenderConfig::new(Protocol::Plaintext))?;
+/// smol::spawn(task).detach(); // or async_std::task::spawn(task)
+/// sender.send("app.requests", 1, None)?;
+/// smol::block_on(sender.close(Duration::from_secs(5)));
+/// # Ok(()) }
+/// ```
+pub type Sender = graphite_driver::Sender<AsyncIo>;
+
+/// Connects to carbon at `host:port`; `port: None` uses the protocol's
+/// default. See [`Client`].
+pub async fn connect(
+    host: &str,
+    port: impl Into<Option<u16>>,
+    protocol: Protocol,
+) -> Result<Client, SendError> {
+    Client::connect(host, port, protocol).await
+}

@@ -1,12 +1,11 @@
 //! [`Client`]: aiographite's API over std::net, with typed errors.
 
-use std::io::{self, Write};
-use std::net::Shutdown;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
+use graphite_driver::{Target, unix_now};
 use graphite_proto::Protocol;
 use graphite_proto::client::{
-    ClientConfig, ClientCore, IntoItem, IntoMetricPath, IntoValue, Outgoing, SendError,
+    ClientConfig, ClientCore, IntoItem, IntoMetricPath, IntoValue, SendError, WriteCursor,
 };
 
 use crate::net::{self, ByoStream, Link};
@@ -20,7 +19,7 @@ use crate::net::{self, ByoStream, Link};
 /// let mut client = connect("localhost", None, Protocol::Plaintext)?;
 /// client.send("servers.web1.requests", 42, None)?;
 /// client.close()?;
-/// # Ok::<(), graphite_proto::client::SendError>(())
+/// # Ok::<(), graphite_blocking::SendError>(())
 /// ```
 pub fn connect(
     host: &str,
@@ -30,29 +29,16 @@ pub fn connect(
     Client::connect_with(host, port, ClientConfig::new(protocol))
 }
 
-/// Seconds since the Unix epoch, for datapoints sent without a timestamp.
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-enum Conn {
-    Link(Link),
-    Custom(Box<dyn ByoStream>),
-}
-
-/// A direct connection to carbon: each `send` writes at once (bounded by the
-/// write timeout) and returns only when the bytes are written, or with an
-/// error saying how many datapoints of the batch were written.
+/// A direct connection to carbon: each `send` writes at once, all its
+/// writes within the write timeout, and returns only when the bytes are
+/// written, or with an error saying how many datapoints went.
 ///
 /// After an error the next call reconnects (when made from a host and port).
 /// A batch is never retried behind your back.
 pub struct Client {
     core: ClientCore,
-    target: Option<(String, u16)>,
-    conn: Option<Conn>,
-    closed: bool,
+    target: Option<Target>,
+    link: Option<Link>,
 }
 
 impl std::fmt::Debug for Client {
@@ -60,31 +46,24 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("config", self.core.config())
             .field("target", &self.target)
-            .field("connected", &self.conn.is_some())
+            .field("connected", &self.link.is_some())
             .finish()
     }
 }
 
 impl Client {
-    /// A configuration with the defaults, to adjust and pass to
-    /// [`connect_with`](Self::connect_with).
-    pub fn builder() -> ClientConfig {
-        ClientConfig::default()
-    }
-
     /// Connects with a full configuration.
     pub fn connect_with(
         host: &str,
         port: impl Into<Option<u16>>,
         config: ClientConfig,
     ) -> Result<Self, SendError> {
-        let port = port.into().unwrap_or(config.protocol.default_port());
-        let link = open(host, port, &config)?;
+        let target = Target::new(host, port, config.protocol);
+        let link = net::connect(&target, config.protocol, config.connect_timeout)?;
         Ok(Self {
-            core: ClientCore::new(config),
-            target: Some((host.to_owned(), port)),
-            conn: Some(Conn::Link(link)),
-            closed: false,
+            core: ClientCore::new(config, true),
+            target: Some(target),
+            link: Some(link),
         })
     }
 
@@ -92,10 +71,9 @@ impl Client {
     /// plaintext or pickle. Set its timeouts yourself; it cannot reconnect.
     pub fn from_stream(stream: impl ByoStream + 'static, config: ClientConfig) -> Self {
         Self {
-            core: ClientCore::new(config),
+            core: ClientCore::new(config, false),
             target: None,
-            conn: Some(Conn::Custom(Box::new(stream))),
-            closed: false,
+            link: Some(Link::Custom(Box::new(stream))),
         }
     }
 
@@ -124,41 +102,16 @@ impl Client {
         I: IntoIterator<Item = T>,
         T: IntoItem,
     {
-        if self.closed {
-            return Err(SendError::Closed);
-        }
-        let batch = self
-            .core
-            .datapoints(items, default_timestamp.unwrap_or_else(unix_now))?;
-        let outgoing = self.core.encode(&batch)?;
-        if outgoing.is_empty() {
+        let default_timestamp = default_timestamp.unwrap_or_else(unix_now);
+        let Some(mut cursor) = self.core.batch(Instant::now(), items, default_timestamp)? else {
             return Ok(());
+        };
+        let result = write_all(self.ensure_connected()?, &mut cursor);
+        if result.is_err() {
+            // The stream may hold half a frame: never write after it.
+            self.link = None;
         }
-        self.ensure_connected()?;
-        let mut written = 0;
-        match self.write(&outgoing, &mut written) {
-            Ok(()) => Ok(()),
-            Err(source) => {
-                self.conn = None;
-                let delivered = outgoing.delivered(written);
-                if matches!(
-                    source.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) {
-                    Err(SendError::WriteTimeout {
-                        written: delivered,
-                        total: outgoing.len(),
-                        timeout: self.core.config().write_timeout,
-                    })
-                } else {
-                    Err(SendError::Write {
-                        written: delivered,
-                        total: outgoing.len(),
-                        source,
-                    })
-                }
-            }
-        }
+        result
     }
 
     /// aiographite's name encoder: see [`graphite_proto::clean_and_join_metric_parts`].
@@ -170,49 +123,34 @@ impl Client {
         graphite_proto::clean_and_join_metric_parts(parts)
     }
 
-    fn ensure_connected(&mut self) -> Result<(), SendError> {
-        if let Some(Conn::Link(Link::Tcp(stream))) = &self.conn
-            && net::peer_closed(stream)
+    fn ensure_connected(&mut self) -> Result<&mut Link, SendError> {
+        if self
+            .link
+            .as_mut()
+            .is_some_and(|l| l.peer_closed().is_some())
         {
-            self.conn = None;
+            self.link = None;
         }
-        if self.conn.is_some() {
-            return Ok(());
+        if self.core.must_connect(self.link.is_some())?
+            && let Some(target) = &self.target
+        {
+            let config = self.core.config();
+            self.link = Some(net::connect(
+                target,
+                config.protocol,
+                config.connect_timeout,
+            )?);
         }
-        let Some((host, port)) = &self.target else {
-            return Err(SendError::PeerClosed);
-        };
-        self.conn = Some(Conn::Link(open(host, *port, self.core.config())?));
-        Ok(())
+        self.link.as_mut().ok_or(SendError::PeerClosed)
     }
 
-    fn write(&mut self, outgoing: &Outgoing, written: &mut usize) -> io::Result<()> {
-        match self.conn.as_mut() {
-            None => Err(io::Error::new(io::ErrorKind::NotConnected, "not connected")),
-            Some(Conn::Link(Link::Udp(socket))) => {
-                for datagram in outgoing.datagrams() {
-                    socket.send(&datagram)?;
-                    *written += datagram.len();
-                }
-                Ok(())
-            }
-            Some(Conn::Link(Link::Tcp(stream))) => {
-                write_counting(stream, outgoing.stream(), written)
-            }
-            Some(Conn::Custom(stream)) => write_counting(stream, outgoing.stream(), written),
-        }
-    }
-
-    /// Shuts the connection down, reporting any error. Nothing is buffered
-    /// by this client: every `send` wrote its bytes before returning.
+    /// Flushes and shuts the write side down, reporting any error. Nothing
+    /// is buffered by this client: every `send` wrote its bytes.
     pub fn close(mut self) -> Result<(), SendError> {
-        self.closed = true;
-        let result = match self.conn.take() {
-            Some(Conn::Link(Link::Tcp(s))) => s.shutdown(Shutdown::Write),
-            Some(Conn::Custom(mut s)) => s.flush(),
-            _ => Ok(()),
+        let Some(link) = self.link.as_mut() else {
+            return Ok(());
         };
-        result.map_err(|source| SendError::Write {
+        link.shutdown().map_err(|source| SendError::Write {
             written: 0,
             total: 0,
             source,
@@ -220,33 +158,13 @@ impl Client {
     }
 }
 
-fn open(host: &str, port: u16, config: &ClientConfig) -> Result<Link, SendError> {
-    let link = net::connect(host, port, config.protocol, config.connect_timeout)?;
-    let timeout = Some(config.write_timeout);
-    let result = match &link {
-        Link::Tcp(s) => s.set_write_timeout(timeout),
-        Link::Udp(s) => s.set_write_timeout(timeout),
-    };
-    result.map_err(|source| SendError::Connect {
-        target: format!("{host}:{port}"),
-        source,
-    })?;
-    Ok(link)
-}
-
-/// Writes all of `bytes`, counting progress so a failure can tell how much went.
-fn write_counting<W: Write + ?Sized>(
-    stream: &mut W,
-    bytes: &[u8],
-    written: &mut usize,
-) -> io::Result<()> {
-    while *written < bytes.len() {
-        match stream.write(&bytes[*written..]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => *written += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// Writes the whole batch, each write bounded by what is left of the
+/// batch's write timeout.
+fn write_all(link: &mut Link, cursor: &mut WriteCursor) -> Result<(), SendError> {
+    while let Some(chunk) = cursor.chunk() {
+        let left = cursor.time_left(Instant::now())?;
+        let n = link.write(&chunk, left).map_err(|e| cursor.fail(e))?;
+        cursor.advance(n)?;
     }
-    stream.flush()
+    link.flush().map_err(|e| cursor.fail(e))
 }

@@ -1,35 +1,35 @@
-//! Connections over std::net: every address tried in turn, closed-peer check.
+//! Connections over std::net: every address tried in turn, writes bounded
+//! in time, a closed peer seen without waiting.
 
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
+use graphite_driver::Target;
 use graphite_proto::Protocol;
 use graphite_proto::client::SendError;
 
-/// A stream the user brings (TLS, Unix socket, ...).
+/// A stream you bring (TLS, Unix socket, ...). Set its timeouts yourself:
+/// a write on it can only be bounded between system calls.
 pub trait ByoStream: Read + Write + Send {}
 impl<T: Read + Write + Send> ByoStream for T {}
 
-/// A socket this crate connected.
+/// A connection: a socket this crate connected, or your stream.
 pub(crate) enum Link {
     Tcp(TcpStream),
     Udp(UdpSocket),
+    Custom(Box<dyn ByoStream>),
 }
 
-/// Resolves `host` afresh and connects to each address in turn.
+/// Resolves the host afresh and connects to each address in turn.
 pub(crate) fn connect(
-    host: &str,
-    port: u16,
+    target: &Target,
     protocol: Protocol,
     timeout: Duration,
 ) -> Result<Link, SendError> {
-    let addrs: Vec<SocketAddr> = (host, port)
+    let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
         .to_socket_addrs()
-        .map_err(|source| SendError::Resolve {
-            host: host.to_owned(),
-            source,
-        })?
+        .map_err(|e| SendError::resolve_failed(&target.host, e))?
         .collect();
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
     for addr in &addrs {
@@ -38,53 +38,84 @@ pub(crate) fn connect(
             Err(e) => last = e,
         }
     }
-    Err(SendError::Connect {
-        target: format!("{host}:{port} ({addrs:?})"),
-        source: last,
-    })
+    Err(SendError::connect_failed(
+        &target.host,
+        target.port,
+        &addrs,
+        last,
+    ))
 }
 
 fn connect_one(addr: SocketAddr, protocol: Protocol, timeout: Duration) -> io::Result<Link> {
     if protocol.is_stream() {
         let stream = TcpStream::connect_timeout(&addr, timeout)?;
         stream.set_nodelay(true)?;
-        Ok(Link::Tcp(stream))
-    } else {
-        let local: SocketAddr = if addr.is_ipv6() {
-            (Ipv6Addr::UNSPECIFIED, 0).into()
-        } else {
-            (Ipv4Addr::UNSPECIFIED, 0).into()
-        };
-        let socket = UdpSocket::bind(local)?;
-        socket.connect(addr)?;
-        Ok(Link::Udp(socket))
+        return Ok(Link::Tcp(stream));
     }
-}
-
-/// Whether the peer has closed the connection (read side at EOF), checked
-/// without blocking, before a write. Carbon never sends anything, so bytes
-/// read are discarded.
-pub(crate) fn peer_closed(stream: &TcpStream) -> bool {
-    if stream.set_nonblocking(true).is_err() {
-        return true;
-    }
-    let mut scratch = [0_u8; 256];
-    let closed = loop {
-        match (&*stream).read(&mut scratch) {
-            Ok(0) => break true,
-            Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break true,
-        }
+    let local: SocketAddr = match addr {
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
     };
-    closed || stream.set_nonblocking(false).is_err()
+    let socket = UdpSocket::bind(local)?;
+    socket.connect(addr)?;
+    Ok(Link::Udp(socket))
 }
 
-/// Writes some of `bytes` (the socket's write timeout bounds the wait).
-pub(crate) fn write_some(link: &Link, bytes: &[u8]) -> io::Result<usize> {
-    match link {
-        Link::Tcp(stream) => (&*stream).write(bytes),
-        Link::Udp(socket) => socket.send(bytes),
+impl Link {
+    /// Writes some of `bytes` (a datagram whole), waiting at most `limit`:
+    /// a time-out is a `WouldBlock` or `TimedOut` error.
+    pub(crate) fn write(&mut self, bytes: &[u8], limit: Duration) -> io::Result<usize> {
+        let limit = Some(limit.max(Duration::from_millis(1)));
+        match self {
+            Self::Tcp(stream) => {
+                stream.set_write_timeout(limit)?;
+                stream.write(bytes)
+            }
+            Self::Udp(socket) => {
+                socket.set_write_timeout(limit)?;
+                socket.send(bytes)
+            }
+            Self::Custom(stream) => stream.write(bytes),
+        }
+    }
+
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Custom(stream) => stream.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// The error that says the peer has closed the connection, checked
+    /// without waiting; `None` while it is open (or cannot tell). Carbon
+    /// never sends anything, so bytes read are discarded.
+    pub(crate) fn peer_closed(&mut self) -> Option<io::Error> {
+        let Self::Tcp(stream) = self else {
+            return None;
+        };
+        if let Err(e) = stream.set_nonblocking(true) {
+            return Some(e);
+        }
+        let mut scratch = [0_u8; 256];
+        let closed = loop {
+            match stream.read(&mut scratch) {
+                Ok(0) => break Some(io::ErrorKind::ConnectionReset.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break None,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(e),
+            }
+        };
+        closed.or_else(|| stream.set_nonblocking(false).err())
+    }
+
+    /// Flushes and shuts the write side down. A stream you brought has no
+    /// shutdown in std's terms: it is flushed, and closes when dropped.
+    pub(crate) fn shutdown(&mut self) -> io::Result<()> {
+        match self {
+            Self::Tcp(stream) => stream.shutdown(Shutdown::Write),
+            Self::Udp(_) => Ok(()),
+            Self::Custom(stream) => stream.flush(),
+        }
     }
 }

@@ -1,9 +1,8 @@
-//! The library behind the `graphite` command: the runtimes behind one face
-//! ([`runtime`]), the debug listener ([`listen`]), and stdin parsing
-//! ([`input`]). The workspace tests use [`runtime`] to run one behaviour
-//! suite against every adapter.
+//! The library behind the `graphite` command: the sender on any runtime
+//! ([`backend`]), the debug listener ([`listen`]), and input parsing
+//! ([`input`]).
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod input;
 pub mod listen;
-pub mod runtime;

@@ -1,17 +1,19 @@
 //! `graphite`: send datapoints through any runtime, run a debug listener,
 //! and use aiographite's name encoder from the shell.
 
-use std::io::{self, BufRead, Write};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
+use graphite_cli::backend::{Backend, Runtime};
 use graphite_cli::input;
 use graphite_cli::listen::{Listener, Received};
-use graphite_cli::runtime::{AnySender, Runtime};
-use graphite_proto::sender::{SenderConfig, Stats};
-use graphite_proto::{MetricPath, Protocol};
+use graphite_proto::sender::{OverflowPolicy, PushError, ReplayWindow, SenderConfig, Stats};
+use graphite_proto::{Datapoint, Protocol};
 
 #[derive(Parser)]
 #[command(
@@ -61,21 +63,56 @@ struct SendArgs {
     /// Which adapter sends.
     #[arg(long, value_enum, default_value = "blocking")]
     runtime: Runtime,
+    /// Read datapoints from this file instead of stdin.
+    #[arg(long)]
+    file: Option<PathBuf>,
     /// Prepended to every metric name.
     #[arg(long)]
     prefix: Option<String>,
+    /// When the buffer is full: wait for room (the input pauses) or drop
+    /// the datapoint (counted; for senders that must never block).
+    #[arg(long, value_enum, default_value = "wait")]
+    on_full: OnFull,
+    /// Seconds the network may hold us up: a wait for room this long gives
+    /// up (the rest is dropped and counted), and so does the final flush.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Buffer size in bytes (batches waiting plus the replay window).
+    #[arg(long, default_value_t = SenderConfig::new(Protocol::Plaintext).buffer_capacity)]
+    buffer: usize,
+    /// Largest batch in bytes.
+    #[arg(long, default_value_t = SenderConfig::new(Protocol::Plaintext).batch_size)]
+    batch_size: usize,
+    /// Milliseconds a batch may wait to fill up.
+    #[arg(long, default_value_t = 100)]
+    batch_delay_ms: u64,
+    /// Seconds of writes kept for replay after a reconnect (0: no replay).
+    #[arg(long, default_value_t = ReplayWindow::default().max_age.as_secs_f64())]
+    replay_seconds: f64,
+    /// Most bytes kept for replay.
+    #[arg(long, default_value_t = ReplayWindow::default().max_bytes)]
+    replay_bytes: usize,
     /// Print the sender's final counters to stderr.
     #[arg(long)]
     stats: bool,
-    /// Seconds allowed to flush at the end; what is left is dropped and counted.
-    #[arg(long, default_value_t = 10)]
-    timeout: u64,
-    /// Metric name (omit to read stdin).
+    /// No progress line, even on a terminal.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Metric name (omit to read stdin or --file).
     metric: Option<String>,
     /// Value.
     value: Option<String>,
-    /// Unix timestamp in seconds (default: now).
+    /// Unix timestamp in seconds, fractions truncated as carbon does (default: now).
     timestamp: Option<String>,
+}
+
+/// What `send` does when the buffer is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OnFull {
+    /// Wait for room: the input pauses (default).
+    Wait,
+    /// Drop the datapoint and count it.
+    Drop,
 }
 
 #[derive(Args)]
@@ -127,8 +164,40 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Datapoints handed to the sender at once.
+const HAND_OVER: usize = 1_000;
+
+impl SendArgs {
+    fn config(&self) -> Result<SenderConfig, Failure> {
+        let timeout = Duration::try_from_secs_f64(self.timeout)?;
+        let overflow = match self.on_full {
+            OnFull::Wait => OverflowPolicy::Wait(timeout),
+            OnFull::Drop => OverflowPolicy::DropNewest,
+        };
+        let replay = (self.replay_seconds > 0.0)
+            .then(|| -> Result<ReplayWindow, Failure> {
+                Ok(ReplayWindow {
+                    max_age: Duration::try_from_secs_f64(self.replay_seconds)?,
+                    max_bytes: self.replay_bytes,
+                    ..ReplayWindow::default()
+                })
+            })
+            .transpose()?;
+        let mut config = SenderConfig::new(self.protocol)
+            .with_overflow(overflow)
+            .with_buffer_capacity(self.buffer)
+            .with_batch_size(self.batch_size)
+            .with_batch_delay(Duration::from_millis(self.batch_delay_ms))
+            .with_replay(replay);
+        if let Some(prefix) = &self.prefix {
+            config = config.with_prefix(prefix)?;
+        }
+        Ok(config)
+    }
+}
+
 fn send(args: &SendArgs) -> Result<bool, Failure> {
-    let prefix = args.prefix.as_deref().map(MetricPath::new).transpose()?;
+    let config = args.config()?;
     let (listener, host, port) = match &args.to {
         Some(to) => {
             let (host, port) = split_target(to, args.protocol)?;
@@ -140,47 +209,42 @@ fn send(args: &SendArgs) -> Result<bool, Failure> {
             (Some(listener), "127.0.0.1".to_owned(), port)
         }
     };
-    let sender = AnySender::spawn(args.runtime, &host, port, SenderConfig::new(args.protocol))?;
-    let mut invalid = 0_usize;
-    let push = |dp: graphite_proto::Datapoint| {
-        if let Err(e) = sender.push(&dp) {
-            eprintln!("graphite: {}: not sent: {e}", dp.path);
-        }
+    let backend = Backend::spawn(args.runtime, &host, port, config)?;
+    let mut feed = Feed {
+        backend: &backend,
+        wait: args.on_full == OnFull::Wait,
+        batch: Vec::with_capacity(HAND_OVER),
+        lines: 0,
+        invalid: 0,
+        progress: Progress::new(args.quiet),
     };
     match (&args.metric, &args.value) {
         (Some(metric), Some(value)) => {
-            match input::datapoint(
-                metric,
-                value,
-                args.timestamp.as_deref(),
-                unix_now(),
-                prefix.as_ref(),
-            ) {
-                Ok(dp) => push(dp),
+            match input::datapoint(metric, value, args.timestamp.as_deref(), unix_now()) {
+                Ok(dp) => feed.batch.push(dp),
                 Err(e) => {
                     eprintln!("graphite: {e}");
-                    invalid += 1;
+                    feed.invalid += 1;
                 }
             }
         }
         (Some(_), None) => return Err("a METRIC needs a VALUE".into()),
         _ => {
-            for (index, line) in io::stdin().lock().lines().enumerate() {
-                let line = line?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                match input::parse(&line, index + 1, unix_now(), prefix.as_ref()) {
-                    Ok(dp) => push(dp),
-                    Err(e) => {
-                        eprintln!("graphite: {e}");
-                        invalid += 1;
-                    }
-                }
+            let reader: Box<dyn BufRead> = match &args.file {
+                Some(path) => Box::new(BufReader::new(
+                    File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+                )),
+                None => Box::new(io::stdin().lock()),
+            };
+            for (index, line) in reader.lines().enumerate() {
+                feed.line(&line?, index + 1);
             }
         }
     }
-    let stats = sender.close(Duration::from_secs(args.timeout));
+    feed.hand_over();
+    let timeout = Duration::try_from_secs_f64(args.timeout)?;
+    let stats = backend.close(timeout);
+    feed.progress.finish(feed.lines, &stats);
     if let Some(listener) = listener {
         show_received(&listener, &stats, args.protocol)?;
     }
@@ -188,7 +252,97 @@ fn send(args: &SendArgs) -> Result<bool, Failure> {
         print_stats(&stats);
     }
     let complete = stats.written == stats.accepted && stats.dropped.total() == 0;
-    Ok(invalid == 0 && complete)
+    if !complete && !args.stats {
+        eprintln!(
+            "graphite: {} of {} datapoints not delivered (--stats for the counters)",
+            stats.pushed() - stats.written,
+            stats.pushed()
+        );
+    }
+    Ok(feed.invalid == 0 && complete)
+}
+
+/// Input lines on their way to the sender, a slice at a time.
+struct Feed<'a> {
+    backend: &'a Backend,
+    /// Wait for room; false once a wait has run out (carbon stopped
+    /// reading): the rest is dropped and counted rather than waited for.
+    wait: bool,
+    batch: Vec<Datapoint>,
+    lines: u64,
+    invalid: u64,
+    progress: Progress,
+}
+
+impl Feed<'_> {
+    fn line(&mut self, line: &str, number: usize) {
+        if line.trim().is_empty() {
+            return;
+        }
+        self.lines += 1;
+        match input::parse(line, number, unix_now()) {
+            Ok(dp) => self.batch.push(dp),
+            Err(e) => {
+                eprintln!("graphite: {e}");
+                self.invalid += 1;
+            }
+        }
+        if self.batch.len() >= HAND_OVER {
+            self.hand_over();
+        }
+    }
+
+    fn hand_over(&mut self) {
+        if let Err(e) = self.backend.hand_over(&self.batch, self.wait) {
+            if self.wait && e.first_reason == PushError::Full {
+                self.wait = false;
+                eprintln!(
+                    "graphite: no room for the wait's whole time: carbon stopped reading; dropping the rest"
+                );
+            } else if !self.wait && self.progress.is_hidden() {
+                eprintln!("graphite: {e}");
+            }
+        }
+        self.batch.clear();
+        self.progress.update(self.lines, &self.backend.stats());
+    }
+}
+
+/// The progress line on a terminal's stderr; silent anywhere else.
+struct Progress(indicatif::ProgressBar);
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        let bar = if quiet || !io::stderr().is_terminal() {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new_spinner()
+        };
+        Self(bar)
+    }
+
+    fn is_hidden(&self) -> bool {
+        self.0.is_hidden()
+    }
+
+    fn update(&self, lines: u64, stats: &Stats) {
+        if self.is_hidden() {
+            return;
+        }
+        let rate = lines as f64 / self.0.elapsed().as_secs_f64().max(1e-3);
+        self.0.set_message(format!(
+            "{lines} lines, {rate:.0}/s, written {}, buffered {}, dropped {}",
+            stats.written,
+            stats.buffered,
+            stats.dropped.total()
+        ));
+        self.0.tick();
+    }
+
+    fn finish(&self, lines: u64, stats: &Stats) {
+        self.update(lines, stats);
+        self.0.finish();
+    }
 }
 
 fn split_target(to: &str, protocol: Protocol) -> Result<(String, u16), Failure> {
@@ -237,7 +391,7 @@ fn show_received(listener: &Listener, stats: &Stats, protocol: Protocol) -> Resu
 fn print_stats(stats: &Stats) {
     let d = &stats.dropped;
     eprintln!(
-        "stats: accepted={} written={} replayed={} written_bytes={} buffered={} dropped={} (buffer_full={} evicted={} deadline={} closed={} too_large={}) unconfirmed={} connects={} connect_failures={} disconnects={}",
+        "stats: accepted={} written={} replayed={} written_bytes={} buffered={} dropped={} (buffer_full={} evicted={} deadline={} closed={} too_large={} invalid={}) unconfirmed={} connects={} connect_failures={} disconnects={}",
         stats.accepted,
         stats.written,
         stats.replayed,
@@ -249,6 +403,7 @@ fn print_stats(stats: &Stats) {
         d.deadline,
         d.closed,
         d.too_large,
+        d.invalid,
         stats.unconfirmed,
         stats.connects,
         stats.connect_failures,

@@ -4,10 +4,10 @@
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use graphite_cli::runtime::Runtime;
 use graphite_proto::Protocol;
 use graphite_tests::carbon::Carbon;
 use graphite_tests::process;
+use graphite_tests::runtime::Runtime;
 
 const STORE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -23,6 +23,25 @@ fn graphite(args: &[&str], stdin: &str) -> std::process::Output {
         stdin.as_bytes(),
         Duration::from_secs(60),
     )
+}
+
+/// The runtimes this build of the command has: async-std's executor is an
+/// opt-in feature; without it, `--runtime async-std` is refused by name.
+fn runtimes() -> impl Iterator<Item = Runtime> {
+    Runtime::ALL
+        .into_iter()
+        .filter(|&r| cfg!(feature = "async-std") || r != Runtime::AsyncStd)
+}
+
+#[test]
+fn async_std_without_the_feature_is_refused_by_name() {
+    let out = graphite(&["send", "--runtime", "async-std", "a", "1"], "");
+    if cfg!(feature = "async-std") {
+        assert!(out.status.success());
+    } else {
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--features async-std"));
+    }
 }
 
 fn port_for(carbon: &Carbon, protocol: Protocol) -> u16 {
@@ -62,7 +81,7 @@ fn encode_and_decode_name_match_aiographite() {
 
 #[test]
 fn send_without_a_target_shows_what_carbon_would_receive() {
-    for runtime in Runtime::ALL {
+    for runtime in runtimes() {
         for protocol in ["plaintext", "pickle", "udp"] {
             let out = graphite(
                 &["send", "--protocol", protocol, "--runtime", runtime.name()],
@@ -139,7 +158,7 @@ fn send_to_carbon_through_every_runtime_refusing_hostile_lines() {
     let carbon = Carbon::start();
     let ts = now() - 60;
     let mut want = Vec::new();
-    for runtime in Runtime::ALL {
+    for runtime in runtimes() {
         for protocol in [Protocol::Plaintext, Protocol::Pickle, Protocol::Udp] {
             let name = format!("it.cli.{}.{protocol}", runtime.name().replace('-', "_"));
             let input = format!(

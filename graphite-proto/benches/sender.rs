@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Bencher, Criterion, Throughput, criterion_group, criterion_main};
-use graphite_proto::sender::{Sender, SenderConfig};
+use graphite_proto::sender::{Output, Sender, SenderConfig};
 use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 
 fn batch() -> Vec<Datapoint> {
@@ -26,8 +26,8 @@ fn batch() -> Vec<Datapoint> {
 /// A connected sender whose every write succeeds at once: steady state,
 /// with buffers coming back through the replay window for reuse.
 fn connected(protocol: Protocol, now: Instant) -> Sender {
-    let mut sender = Sender::new(SenderConfig::new(protocol), now).expect("valid config");
-    while sender.poll_action(now).is_some() {}
+    let mut sender = Sender::new(now, SenderConfig::new(protocol)).expect("valid config");
+    while sender.poll_output(now).is_some() {}
     sender.on_connected(now);
     sender
 }
@@ -35,8 +35,10 @@ fn connected(protocol: Protocol, now: Instant) -> Sender {
 /// Writes out everything sealed, as an adapter would (without a socket).
 fn drain(sender: &mut Sender, now: Instant) {
     sender.flush(now + Duration::from_secs(1));
-    while let Some(bytes) = sender.poll_transmit(now) {
-        sender.on_written(bytes.len(), now);
+    while let Some(output) = sender.poll_output(now) {
+        if let Output::Transmit(bytes) = output {
+            sender.on_written(now, bytes.len());
+        }
     }
 }
 
@@ -69,13 +71,13 @@ fn push(c: &mut Criterion) {
         let now = Instant::now();
         group.bench_function(format!("push_many/{protocol}"), |b| {
             time_hand_over(b, protocol, now, |sender| {
-                black_box(sender.push_many_or_drop(&batch, now)).expect("room");
+                black_box(sender.push_many_or_drop(now, &batch)).expect("room");
             })
         });
         group.bench_function(format!("push/{protocol}"), |b| {
             time_hand_over(b, protocol, now, |sender| {
                 for dp in &batch {
-                    black_box(sender.push(dp, now)).expect("room");
+                    black_box(sender.push(now, dp)).expect("room");
                 }
             })
         });

@@ -725,12 +725,19 @@ mod tests {
         for protocol in [Protocol::Plaintext, Protocol::Pickle, Protocol::Udp] {
             let core = core(protocol);
             let items: Vec<Datapoint> = batch(20);
-            let mut cursor = core.batch(now, items, 0).expect("valid").expect("not empty");
+            let mut cursor = core
+                .batch(now, items, 0)
+                .expect("valid")
+                .expect("not empty");
             let mut sent = Vec::new();
             let mut chunks = 0;
             while let Some(chunk) = cursor.chunk() {
                 // A stream takes at most 7 bytes a write; a datagram goes whole.
-                let n = if protocol == Protocol::Udp { chunk.len() } else { chunk.len().min(7) };
+                let n = if protocol == Protocol::Udp {
+                    chunk.len()
+                } else {
+                    chunk.len().min(7)
+                };
                 sent.extend_from_slice(&chunk[..n]);
                 cursor.advance(n).expect("progress");
                 chunks += 1;
@@ -740,7 +747,11 @@ mod tests {
             assert!(chunks > 1, "{protocol}");
             assert!(matches!(
                 cursor.fail(io::ErrorKind::BrokenPipe.into()),
-                SendError::Write { written: 20, total: 20, .. }
+                SendError::Write {
+                    written: 20,
+                    total: 20,
+                    ..
+                }
             ));
         }
         let mut cursor = core(Protocol::Plaintext)
@@ -749,20 +760,37 @@ mod tests {
             .expect("not empty");
         assert!(matches!(
             cursor.advance(0),
-            Err(SendError::Write { written: 0, total: 3, .. })
+            Err(SendError::Write {
+                written: 0,
+                total: 3,
+                ..
+            })
         ));
         assert!(cursor.time_left(now).is_ok());
         assert!(matches!(
             cursor.time_left(cursor.deadline()),
-            Err(SendError::WriteTimeout { written: 0, total: 3, .. })
+            Err(SendError::WriteTimeout {
+                written: 0,
+                total: 3,
+                ..
+            })
         ));
         assert!(matches!(
             cursor.fail(io::ErrorKind::WouldBlock.into()),
             SendError::WriteTimeout { .. }
         ));
         let empty: [(&str, i64); 0] = [];
-        assert!(core(Protocol::Plaintext).batch(now, empty, 0).expect("valid").is_none());
-        assert!(core(Protocol::Plaintext).must_connect(false).expect("reconnects"));
+        assert!(
+            core(Protocol::Plaintext)
+                .batch(now, empty, 0)
+                .expect("valid")
+                .is_none()
+        );
+        assert!(
+            core(Protocol::Plaintext)
+                .must_connect(false)
+                .expect("reconnects")
+        );
         assert!(matches!(
             ClientCore::new(ClientConfig::default(), false).must_connect(false),
             Err(SendError::PeerClosed)

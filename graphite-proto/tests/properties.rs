@@ -161,12 +161,24 @@ proptest! {
     fn decoders_survive_arbitrary_input(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let mut src = BytesMut::from(&bytes[..]);
         let mut decoder = plaintext::PlaintextDecoder::with_max_line_len(64);
-        while decoder.decode_eof(&mut src).is_some() {}
+        let mut items = 0;
+        while decoder.decode_eof(&mut src).is_some() {
+            items += 1;
+        }
+        // At most one item (datapoint or error) per line, and all input consumed.
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+        prop_assert!(items <= lines, "{items} items from {lines} lines");
+        prop_assert!(src.is_empty(), "{} bytes left behind", src.len());
         let mut framed = BytesMut::new();
         framed.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
         framed.extend_from_slice(&bytes);
-        let _ = PickleDecoder::new().decode(&mut framed);
-        let _ = graphite_proto::pickle::decode_payload(&bytes::Bytes::from(bytes.clone()));
+        // A datapoint takes several bytes of pickle: never more items than bytes.
+        if let Ok(Some(frame)) = PickleDecoder::new().decode(&mut framed) {
+            prop_assert!(frame.into_iter().count() <= bytes.len());
+        }
+        if let Ok(frame) = graphite_proto::pickle::decode_payload(&bytes::Bytes::from(bytes.clone())) {
+            prop_assert!(frame.into_iter().count() <= bytes.len());
+        }
         let _ = MetricPath::from_bytes(bytes::Bytes::from(bytes));
     }
 

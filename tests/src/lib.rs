@@ -1,8 +1,8 @@
 //! Test support for the workspace integration tests: installs the real
 //! peers (CPython packages: aiographite, carbon, whisper) into a venv under
 //! `target/` without root, runs carbon-cache on loopback, provides an
-//! in-process sink. The four adapters behind one face, used by the shared
-//! behaviour suite, are `graphite_cli::runtime`.
+//! in-process sink, and the four adapters behind one face ([`runtime`]) for
+//! the shared behaviour suite.
 //!
 //! Everything here fails loudly: a missing Python is a test failure with a
 //! message saying what to install, never a skip.
@@ -10,6 +10,7 @@
 pub mod carbon;
 pub mod process;
 pub mod python;
+pub mod runtime;
 pub mod sink;
 
 /// The README's examples, compiled and run as doctests.

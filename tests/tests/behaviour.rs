@@ -6,12 +6,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use graphite_cli::runtime::{
+use graphite_proto::client::{ClientConfig, SendError};
+use graphite_proto::sender::{OverflowPolicy, PushError, SenderConfig};
+use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
+use graphite_tests::runtime::{
     AnyClient as TestClient, AnySender as TestSender, Runtime as Adapter, RuntimeError,
 };
-use graphite_proto::client::{ClientConfig, SendError};
-use graphite_proto::sender::{OverflowPolicy, SenderConfig};
-use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 use graphite_tests::sink::Sink;
 
 fn batch(prefix: &str, n: i64) -> Vec<Datapoint> {
@@ -140,7 +140,7 @@ fn connection_refused_is_a_typed_error(adapter: Adapter) {
         .expect_err("refused");
     assert!(
         matches!(err, RuntimeError::Send(SendError::Connect { .. })),
-        "{err}"
+        "{err:?}"
     );
 }
 
@@ -238,11 +238,10 @@ fn sender_delivers_everything_once(adapter: Adapter) {
         assert_eq!(bad, 0);
         same_points(&got, &want);
         assert_eq!(
-            sender
-                .send("late", Value::Int(1), None)
-                .map_err(|e| e.to_string()),
-            Err("client is closed".into())
+            sender.send("late", Value::Int(1), None),
+            Err(PushError::Closed)
         );
+        assert_eq!(sender.stats().dropped.closed, 1, "the refusal is counted");
     }
 }
 

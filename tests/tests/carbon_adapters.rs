@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use graphite_cli::runtime::{AnyClient, AnySender, Runtime, RuntimeError};
 use graphite_proto::client::{ClientConfig, SendError};
-use graphite_proto::sender::SenderConfig;
+use graphite_proto::sender::{PushError, SenderConfig};
 use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 use graphite_tests::carbon::{Carbon, CarbonOptions};
 use graphite_tests::process;
+use graphite_tests::runtime::{AnyClient, AnySender, Runtime, RuntimeError};
 
 const STORE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -133,7 +133,7 @@ fn hostile_names_never_reach_carbon(runtime: Runtime) {
             );
             let err = sender.send(name, Value::Int(1), Some(ts)).expect_err(name);
             assert!(
-                matches!(err, SendError::Name(_)),
+                matches!(err, PushError::Name(_)),
                 "sender accepted {name:?}: {err}"
             );
         }
@@ -174,7 +174,7 @@ fn faults_are_typed_errors(runtime: Runtime) {
             err,
             SendError::Connect { .. } | SendError::Write { .. } | SendError::PeerClosed
         ),
-        "{err}"
+        "{err:?}"
     );
     // Connection refused at connect time.
     let err = AnyClient::connect(
@@ -187,7 +187,7 @@ fn faults_are_typed_errors(runtime: Runtime) {
     .expect_err("refused");
     assert!(
         matches!(err, RuntimeError::Send(SendError::Connect { .. })),
-        "{err}"
+        "{err:?}"
     );
     // A carbon that stops reading: the write times out with its progress.
     carbon.restart();

@@ -5,11 +5,11 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use graphite_cli::runtime::{AnySender, Runtime};
 use graphite_proto::sender::{OverflowPolicy, SenderConfig, Stats};
 use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 use graphite_tests::carbon::{Carbon, CarbonOptions};
 use graphite_tests::process;
+use graphite_tests::runtime::{AnySender, Runtime};
 
 /// The storms load both cores, and the stalled-carbon test spins one: run
 /// one test of this file at a time, so a carbon that lags measures the

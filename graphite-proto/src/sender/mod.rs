@@ -239,23 +239,39 @@ impl Sender {
         now: Instant,
         batch: &[Datapoint],
     ) -> Result<bool, PushManyError> {
-        let mut wake = false;
         let mut failure = None;
-        for (index, dp) in batch.iter().enumerate() {
-            match self.push_or_drop(now, dp) {
-                Ok(w) => wake |= w,
-                Err(reason) => PushManyError::record(&mut failure, batch.len(), index, reason),
-            }
-        }
+        let wake = self.push_many_or_drop_from(now, batch, 0, &mut failure);
         failure.map_or(Ok(wake), Err)
     }
 
-    /// [`push`](Self::push) for the datapoints of `batch` in order, under
-    /// the configured overflow policy, stopping at the first that must wait
-    /// for room ([`OverflowPolicy::Wait`]). Returns how many of `batch` were
-    /// handed over (accepted, or dropped and counted into `failure`) and
-    /// whether to wake the I/O side. A caller that waits pushes
-    /// `&batch[taken..]` again once [`has_room`](Self::has_room) holds.
+    /// [`push_or_drop`](Self::push_or_drop) for `batch[offset..]`, recording
+    /// drops (with their index in `batch`) into `failure`: what a caller
+    /// whose wait for room ran out does with the rest of a slice. Returns
+    /// whether to wake the I/O side.
+    pub fn push_many_or_drop_from(
+        &mut self,
+        now: Instant,
+        batch: &[Datapoint],
+        offset: usize,
+        failure: &mut Option<PushManyError>,
+    ) -> bool {
+        let mut wake = false;
+        for (index, dp) in batch.iter().enumerate().skip(offset) {
+            match self.push_or_drop(now, dp) {
+                Ok(w) => wake |= w,
+                Err(reason) => PushManyError::record(failure, batch.len(), index, reason),
+            }
+        }
+        wake
+    }
+
+    /// [`push`](Self::push) for `batch[offset..]` in order, under the
+    /// configured overflow policy, stopping at the first datapoint that must
+    /// wait for room ([`OverflowPolicy::Wait`]). Returns the index where it
+    /// stopped (`batch.len()` when all were handed over: accepted, or
+    /// dropped and recorded into `failure`) and whether to wake the I/O
+    /// side. A caller that waits calls again from that index once
+    /// [`has_room`](Self::has_room) holds.
     pub fn push_many_until_full(
         &mut self,
         now: Instant,

@@ -26,7 +26,12 @@ pub struct Dropped {
 impl Dropped {
     /// All drops.
     pub fn total(&self) -> u64 {
-        self.buffer_full + self.evicted + self.deadline + self.closed + self.too_large + self.invalid
+        self.buffer_full
+            + self.evicted
+            + self.deadline
+            + self.closed
+            + self.too_large
+            + self.invalid
     }
 
     /// Drops of datapoints that `push` had accepted.

@@ -489,7 +489,11 @@ fn a_close_deadline_beats_a_write_to_a_peer_that_stopped_reading() {
     assert!(sim.closed, "closed at the deadline");
     let stats = sim.sender.stats();
     assert_eq!(stats.buffered, 0);
-    assert_eq!(stats.written + stats.dropped.deadline, stats.accepted, "{stats:?}");
+    assert_eq!(
+        stats.written + stats.dropped.deadline,
+        stats.accepted,
+        "{stats:?}"
+    );
     assert!(stats.dropped.deadline > 0, "{stats:?}");
 }
 
@@ -504,7 +508,10 @@ fn prefix_and_default_tags_apply_to_every_push() {
     sim.sender.close(sim.now + Duration::from_secs(1));
     sim.advance(Duration::from_secs(1));
     let stored = sim.stored_points();
-    assert!(stored.contains(&("prod.sim.series3;dc=eu".to_owned(), 1_000_002)), "{stored:?}");
+    assert!(
+        stored.contains(&("prod.sim.series3;dc=eu".to_owned(), 1_000_002)),
+        "{stored:?}"
+    );
     assert_eq!(stored.len(), 3);
     // Nodes of 200 bytes up to the longest valid name: the prefix makes it too long.
     let node = "x".repeat(200);
@@ -522,7 +529,9 @@ fn prefix_and_default_tags_apply_to_every_push() {
 }
 
 fn config_with_prefix() -> SenderConfig {
-    config(Protocol::Plaintext).with_prefix("prod").expect("valid")
+    config(Protocol::Plaintext)
+        .with_prefix("prod")
+        .expect("valid")
 }
 
 #[test]

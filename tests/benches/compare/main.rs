@@ -22,12 +22,12 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use graphite_cli::runtime::{AnySender, Runtime};
 use graphite_proto::pickle::PickleEncoder;
 use graphite_proto::plaintext;
 use graphite_proto::sender::SenderConfig;
 use graphite_proto::udp::DatagramPacker;
 use graphite_proto::{Datapoint, Protocol, Value};
+use graphite_tests::runtime::{AnySender, Runtime};
 
 use crate::sink::DiscardSink;
 
@@ -386,7 +386,7 @@ fn send_cost(runtime: Runtime, workload: &[Datapoint], calls: usize, threads: us
 /// application makes with a name it validated once.
 fn send_one(sender: &AnySender, dp: &Datapoint) {
     let result = match sender {
-        AnySender::Tokio(_, s) => s.send(&dp.path, dp.value, Some(dp.timestamp)),
+        AnySender::Tokio(s, _) => s.send(&dp.path, dp.value, Some(dp.timestamp)),
         AnySender::AsyncStd(s) | AnySender::Smol(s) => {
             s.send(&dp.path, dp.value, Some(dp.timestamp))
         }

@@ -1,19 +1,16 @@
-//! The four runtimes behind one synchronous face: the CLI's `--runtime`,
-//! and the workspace tests' shared behaviour suite, which runs the same
-//! tests against every adapter.
-//!
-//! The async-std executor is behind the opt-in `async-std` feature
-//! (async-std is discontinued, RUSTSEC-2025-0052); without it,
-//! [`Runtime::AsyncStd`] reports [`RuntimeError::Unavailable`].
+//! The four runtimes behind one synchronous face, for the shared behaviour
+//! suite, the real-carbon suites and the comparison bench, which run the
+//! same code against every adapter.
 
 use std::time::Duration;
 
+use graphite_driver::SpawnError;
 use graphite_proto::Datapoint;
 use graphite_proto::client::{ClientConfig, SendError};
 use graphite_proto::sender::{PushError, PushManyError, SenderConfig, Stats};
 
 /// Which adapter, on which executor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Runtime {
     /// `graphite-tokio`.
     Tokio,
@@ -41,21 +38,32 @@ impl Runtime {
 }
 
 /// Why a runtime could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
+#[derive(Debug)]
 pub enum RuntimeError {
-    /// The async-std executor was not compiled in.
-    #[error("this build has no async-std executor: rebuild with `--features async-std`")]
-    Unavailable,
     /// Connecting failed.
-    #[error(transparent)]
-    Send(#[from] SendError),
-    /// The sender configuration cannot work.
-    #[error(transparent)]
-    Config(#[from] graphite_proto::sender::ConfigError),
-    /// A runtime, thread or stream could not be started.
-    #[error("cannot start: {0}")]
-    Start(#[from] std::io::Error),
+    Send(SendError),
+    /// The sender could not start.
+    Spawn(SpawnError),
+    /// A runtime or stream could not be started.
+    Start(std::io::Error),
+}
+
+impl From<SendError> for RuntimeError {
+    fn from(e: SendError) -> Self {
+        Self::Send(e)
+    }
+}
+
+impl From<SpawnError> for RuntimeError {
+    fn from(e: SpawnError) -> Self {
+        Self::Spawn(e)
+    }
+}
+
+impl From<std::io::Error> for RuntimeError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Start(e)
+    }
 }
 
 fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -65,39 +73,14 @@ fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-fn check_available(runtime: Runtime) -> Result<(), RuntimeError> {
-    if runtime == Runtime::AsyncStd && !cfg!(feature = "async-std") {
-        return Err(RuntimeError::Unavailable);
-    }
-    Ok(())
-}
-
-#[cfg(feature = "async-std")]
 fn async_std_block_on<F: Future>(f: F) -> F::Output {
     async_std::task::block_on(f)
-}
-
-/// Without the feature no `AsyncStd` value exists (constructors refuse it),
-/// so this is never called; smol's executor keeps it total.
-#[cfg(not(feature = "async-std"))]
-fn async_std_block_on<F: Future>(f: F) -> F::Output {
-    smol::block_on(f)
-}
-
-#[cfg(feature = "async-std")]
-fn async_std_spawn(task: graphite_async_std::SenderTask) {
-    async_std::task::spawn(task);
-}
-
-#[cfg(not(feature = "async-std"))]
-fn async_std_spawn(task: graphite_async_std::SenderTask) {
-    smol::spawn(task).detach();
 }
 
 /// A direct client on any runtime.
 pub enum AnyClient {
     /// tokio, with the runtime it runs on.
-    Tokio(tokio::runtime::Runtime, graphite_tokio::Client),
+    Tokio(graphite_tokio::Client, tokio::runtime::Runtime),
     /// async-std's executor.
     AsyncStd(graphite_async_std::Client),
     /// smol's executor.
@@ -114,13 +97,12 @@ impl AnyClient {
         port: u16,
         config: ClientConfig,
     ) -> Result<Self, RuntimeError> {
-        check_available(runtime)?;
         Ok(match runtime {
             Runtime::Tokio => {
                 let rt = tokio_runtime()?;
                 let client =
                     rt.block_on(graphite_tokio::Client::connect_with(host, port, config))?;
-                Self::Tokio(rt, client)
+                Self::Tokio(client, rt)
             }
             Runtime::AsyncStd => Self::AsyncStd(async_std_block_on(
                 graphite_async_std::Client::connect_with(host, port, config),
@@ -141,12 +123,11 @@ impl AnyClient {
         addr: std::net::SocketAddr,
         config: ClientConfig,
     ) -> Result<Self, RuntimeError> {
-        check_available(runtime)?;
         Ok(match runtime {
             Runtime::Tokio => {
                 let rt = tokio_runtime()?;
                 let stream = rt.block_on(tokio::net::TcpStream::connect(addr))?;
-                Self::Tokio(rt, graphite_tokio::Client::from_stream(stream, config))
+                Self::Tokio(graphite_tokio::Client::from_stream(stream, config), rt)
             }
             Runtime::AsyncStd | Runtime::Smol => {
                 let stream = smol::block_on(async_net::TcpStream::connect(addr))?;
@@ -172,7 +153,7 @@ impl AnyClient {
         timestamp: Option<i64>,
     ) -> Result<(), SendError> {
         match self {
-            Self::Tokio(rt, c) => rt.block_on(c.send(metric, value, timestamp)),
+            Self::Tokio(c, rt) => rt.block_on(c.send(metric, value, timestamp)),
             Self::AsyncStd(c) => async_std_block_on(c.send(metric, value, timestamp)),
             Self::Smol(c) => smol::block_on(c.send(metric, value, timestamp)),
             Self::Blocking(c) => c.send(metric, value, timestamp),
@@ -182,7 +163,7 @@ impl AnyClient {
     /// `send_multiple` of built datapoints.
     pub fn send_multiple(&mut self, batch: Vec<Datapoint>) -> Result<(), SendError> {
         match self {
-            Self::Tokio(rt, c) => rt.block_on(c.send_multiple(batch, None)),
+            Self::Tokio(c, rt) => rt.block_on(c.send_multiple(batch, None)),
             Self::AsyncStd(c) => async_std_block_on(c.send_multiple(batch, None)),
             Self::Smol(c) => smol::block_on(c.send_multiple(batch, None)),
             Self::Blocking(c) => c.send_multiple(batch, None),
@@ -192,7 +173,7 @@ impl AnyClient {
     /// `close()`.
     pub fn close(self) -> Result<(), SendError> {
         match self {
-            Self::Tokio(rt, c) => rt.block_on(c.close()),
+            Self::Tokio(c, rt) => rt.block_on(c.close()),
             Self::AsyncStd(c) => async_std_block_on(c.close()),
             Self::Smol(c) => smol::block_on(c.close()),
             Self::Blocking(c) => c.close(),
@@ -202,8 +183,9 @@ impl AnyClient {
 
 /// A background sender on any runtime.
 pub enum AnySender {
-    /// tokio, with the runtime its task runs on.
-    Tokio(tokio::runtime::Runtime, graphite_tokio::Sender),
+    /// tokio, with the runtime its task runs on (dropped after the sender,
+    /// so that the last handle's flush can still run).
+    Tokio(graphite_tokio::Sender, tokio::runtime::Runtime),
     /// Task on async-std's executor.
     AsyncStd(graphite_async_std::Sender),
     /// Task on smol's global executor.
@@ -220,7 +202,6 @@ impl AnySender {
         port: u16,
         config: SenderConfig,
     ) -> Result<Self, RuntimeError> {
-        check_available(runtime)?;
         Ok(match runtime {
             Runtime::Tokio => {
                 let rt = tokio_runtime()?;
@@ -228,11 +209,11 @@ impl AnySender {
                     let _guard = rt.enter();
                     graphite_tokio::Sender::spawn(host, port, config)?
                 };
-                Self::Tokio(rt, sender)
+                Self::Tokio(sender, rt)
             }
             Runtime::AsyncStd => {
                 let (sender, task) = graphite_async_std::Sender::start(host, port, config)?;
-                async_std_spawn(task);
+                async_std::task::spawn(task);
                 Self::AsyncStd(sender)
             }
             Runtime::Smol => {
@@ -240,20 +221,16 @@ impl AnySender {
                 smol::spawn(task).detach();
                 Self::Smol(sender)
             }
-            Runtime::Blocking => Self::Blocking(
-                graphite_blocking::Sender::spawn(host, port, config).map_err(|e| match e {
-                    graphite_blocking::SpawnError::Config(c) => RuntimeError::Config(c),
-                    graphite_blocking::SpawnError::Thread(t) => RuntimeError::Start(t),
-                    other => RuntimeError::Start(std::io::Error::other(other.to_string())),
-                })?,
-            ),
+            Runtime::Blocking => {
+                Self::Blocking(graphite_blocking::Sender::spawn(host, port, config)?)
+            }
         })
     }
 
     /// `push` of a built datapoint: never waits.
     pub fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
         match self {
-            Self::Tokio(_, s) => s.push(dp),
+            Self::Tokio(s, _) => s.push(dp),
             Self::AsyncStd(s) | Self::Smol(s) => s.push(dp),
             Self::Blocking(s) => s.push(dp),
         }
@@ -262,7 +239,7 @@ impl AnySender {
     /// `push_many`: a slice under one lock; never waits.
     pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
         match self {
-            Self::Tokio(_, s) => s.push_many(batch),
+            Self::Tokio(s, _) => s.push_many(batch),
             Self::AsyncStd(s) | Self::Smol(s) => s.push_many(batch),
             Self::Blocking(s) => s.push_many(batch),
         }
@@ -274,9 +251,9 @@ impl AnySender {
         metric: &str,
         value: graphite_proto::Value,
         timestamp: Option<i64>,
-    ) -> Result<(), SendError> {
+    ) -> Result<(), PushError> {
         match self {
-            Self::Tokio(_, s) => s.send(metric, value, timestamp),
+            Self::Tokio(s, _) => s.send(metric, value, timestamp),
             Self::AsyncStd(s) | Self::Smol(s) => s.send(metric, value, timestamp),
             Self::Blocking(s) => s.send(metric, value, timestamp),
         }
@@ -285,7 +262,7 @@ impl AnySender {
     /// The counters.
     pub fn stats(&self) -> Stats {
         match self {
-            Self::Tokio(_, s) => s.stats(),
+            Self::Tokio(s, _) => s.stats(),
             Self::AsyncStd(s) | Self::Smol(s) => s.stats(),
             Self::Blocking(s) => s.stats(),
         }
@@ -294,7 +271,7 @@ impl AnySender {
     /// `flush(timeout)`.
     pub fn flush(&self, timeout: Duration) -> Stats {
         match self {
-            Self::Tokio(rt, s) => rt.block_on(s.flush(timeout)),
+            Self::Tokio(s, rt) => rt.block_on(s.flush(timeout)),
             Self::AsyncStd(s) => async_std_block_on(s.flush(timeout)),
             Self::Smol(s) => smol::block_on(s.flush(timeout)),
             Self::Blocking(s) => s.flush(timeout),
@@ -304,7 +281,7 @@ impl AnySender {
     /// `close(timeout)`.
     pub fn close(&self, timeout: Duration) -> Stats {
         match self {
-            Self::Tokio(rt, s) => rt.block_on(s.close(timeout)),
+            Self::Tokio(s, rt) => rt.block_on(s.close(timeout)),
             Self::AsyncStd(s) => async_std_block_on(s.close(timeout)),
             Self::Smol(s) => smol::block_on(s.close(timeout)),
             Self::Blocking(s) => s.close(timeout),

@@ -1,0 +1,80 @@
+//! The async drive loop, written once for every async runtime: it executes
+//! the core's [`Output`]s and races each wait against the core's next
+//! timer and the handle's wake-ups. It decides nothing itself.
+
+use futures_lite::FutureExt;
+use graphite_proto::Protocol;
+use graphite_proto::sender::Output;
+
+use crate::connect::connect;
+use crate::handle::Driver;
+use crate::{Runtime, Target};
+
+/// What interrupted a wait.
+enum Wake {
+    /// The peer closed the connection.
+    PeerClosed(std::io::Error),
+    /// A timer, a wake-up, or nothing to wait for.
+    Poll,
+}
+
+/// Runs `driver` against `target` until the core says [`Output::Close`].
+pub(crate) async fn drive<R: Runtime>(driver: Driver, target: Target, protocol: Protocol) {
+    let mut link: Option<R::Link> = None;
+    loop {
+        let wake = driver.listen_wake();
+        let urgent = driver.listen_urgent();
+        let turn = driver.turn();
+        let timer = async {
+            match turn.deadline {
+                Some(at) => R::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        match (turn.output, link.as_mut()) {
+            (Some(Output::Connect), _) => {
+                let timeout = driver.connect_timeout();
+                let result = connect::<R>(&target.host, target.port, protocol, timeout).await;
+                driver.connected(result.map(|l| link = Some(l)));
+            }
+            (Some(Output::Transmit(bytes)), Some(l)) => {
+                let write = async { Some(R::write(l, &bytes).await) };
+                let interrupted = async {
+                    timer.or(urgent).await;
+                    None
+                };
+                match write.or(interrupted).await {
+                    Some(Ok(n)) => driver.written(Ok(n)),
+                    Some(Err(e)) => {
+                        link = None;
+                        driver.written(Err(&e));
+                    }
+                    None => {}
+                }
+            }
+            (Some(Output::Disconnect), _) => link = None,
+            (Some(Output::Close), l) => {
+                if let Some(l) = l {
+                    let _ = R::shutdown(l).await;
+                }
+                return;
+            }
+            (output, Some(l)) => {
+                debug_assert!(output.is_none(), "{output:?}");
+                let peer = async { Wake::PeerClosed(R::closed(l).await) };
+                let other = async {
+                    timer.or(wake).await;
+                    Wake::Poll
+                };
+                if let Wake::PeerClosed(e) = peer.or(other).await {
+                    link = None;
+                    driver.written(Err(&e));
+                }
+            }
+            (output, None) => {
+                debug_assert!(output.is_none(), "{output:?}");
+                timer.or(wake).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! The sender handle shared by every adapter: the core behind a lock, the
+//! handle count, and the waits for room, a flush and the close, on
+//! `event-listener` (which works under any executor and in a blocking
+//! wait).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use event_listener::{Event as Signal, EventListener, Listener};
+use futures_lite::FutureExt;
+use graphite_proto::Datapoint;
+use graphite_proto::client::{IntoMetricPath, IntoValue};
+use graphite_proto::sender::{
+    self as core, ConfigError, Output, OverflowPolicy, PushError, PushManyError, SenderConfig,
+    Stats,
+};
+
+use crate::unix_now;
+
+/// How long dropping the last handle lets the driver flush.
+pub const DROP_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Shared {
+    core: Mutex<core::Sender>,
+    /// Wakes an idle driver: a batch is ready, a timer changed, closing.
+    wake: Signal,
+    /// Interrupts a driver blocked in a write: a deadline came closer.
+    urgent: Signal,
+    /// Wakes callers waiting for room, a flush or the close.
+    progress: Signal,
+    handles: AtomicUsize,
+    /// The driver has stopped (closed, or its task was dropped).
+    stopped: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, core::Sender> {
+        // A panic while holding the lock cannot leave the state machine
+        // half-updated in a way that matters more than stopping metrics.
+        self.core
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A counted handle to a sender's shared state; the last one dropped
+/// closes the sender (flushing for at most [`DROP_FLUSH_TIMEOUT`]).
+///
+/// Adapters wrap it in their `Sender`; it is public so that a transport of
+/// your own can share the same handle.
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+/// The driver's view of the shared state: not counted as a handle.
+pub struct Driver {
+    shared: Arc<Shared>,
+}
+
+/// One turn of the drive loop, decided by the core under the lock.
+#[derive(Debug)]
+pub struct Turn {
+    /// What to do now; `None`: wait for a wake, the deadline, or the peer.
+    pub output: Option<Output>,
+    /// The core's next timer.
+    pub deadline: Option<Instant>,
+}
+
+/// A sender ready to be driven: the first handle and the driver's view.
+pub fn channel(config: SenderConfig) -> Result<(Handle, Driver), ConfigError> {
+    let shared = Arc::new(Shared {
+        core: Mutex::new(core::Sender::new(Instant::now(), config)?),
+        wake: Signal::new(),
+        urgent: Signal::new(),
+        progress: Signal::new(),
+        handles: AtomicUsize::new(1),
+        stopped: AtomicBool::new(false),
+    });
+    let driver = Driver {
+        shared: Arc::clone(&shared),
+    };
+    Ok((Handle { shared }, driver))
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Clone for Handle {
+    fn clone(&self) -> Self {
+        self.shared.handles.fetch_add(1, Ordering::Relaxed);
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.begin(|core, now| core.close(now + DROP_FLUSH_TIMEOUT));
+        }
+    }
+}
+
+impl Handle {
+    fn wake(&self, wake: bool) {
+        if wake {
+            self.shared.wake.notify(1);
+        }
+    }
+
+    /// Buffers a datapoint already built and returns at once: a full
+    /// buffer drops it (counted) under every policy.
+    pub fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
+        let wake = self.shared.lock().push_or_drop(Instant::now(), dp)?;
+        self.wake(wake);
+        Ok(())
+    }
+
+    /// Buffers every datapoint of `batch` under one lock and one clock
+    /// read, never waiting; each is accepted or dropped and counted as
+    /// [`push`](Self::push) would.
+    pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
+        let result = self.shared.lock().push_many_or_drop(Instant::now(), batch);
+        self.wake(!matches!(result, Ok(false)));
+        result.map(drop)
+    }
+
+    /// Converts and buffers one datapoint (`timestamp: None` means now); a
+    /// name or value that cannot be converted is refused and counted.
+    pub fn send(
+        &self,
+        metric: impl IntoMetricPath,
+        value: impl IntoValue,
+        timestamp: Option<i64>,
+    ) -> Result<(), PushError> {
+        let dp = self.datapoint(metric, value, timestamp)?;
+        self.push(&dp)
+    }
+
+    /// Converts a datapoint, counting a refusal.
+    pub fn datapoint(
+        &self,
+        metric: impl IntoMetricPath,
+        value: impl IntoValue,
+        timestamp: Option<i64>,
+    ) -> Result<Datapoint, PushError> {
+        let converted = metric
+            .into_metric_path()
+            .map_err(PushError::from)
+            .and_then(|path| Ok((path, value.into_value()?)));
+        match converted {
+            Ok((path, value)) => Ok(Datapoint::new(
+                path,
+                value,
+                timestamp.unwrap_or_else(unix_now),
+            )),
+            Err(e) => Err(self.shared.lock().refuse_invalid(e)),
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.lock().stats()
+    }
+
+    /// How long [`OverflowPolicy::Wait`] lets a push wait.
+    pub fn wait_limit(&self) -> Duration {
+        match self.shared.lock().config().overflow {
+            OverflowPolicy::Wait(limit) => limit,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// Applies `change` to the core and wakes the driver, even out of a
+    /// blocked write: a flush or close deadline may have come closer.
+    fn begin(&self, change: impl FnOnce(&mut core::Sender, Instant)) {
+        change(&mut self.shared.lock(), Instant::now());
+        self.shared.wake.notify(1);
+        self.shared.urgent.notify(1);
+    }
+
+    /// Starts a flush: what is not written within `timeout` is dropped.
+    pub fn begin_flush(&self, timeout: Duration) {
+        self.begin(|core, now| core.flush(now + timeout));
+    }
+
+    /// Starts the close: a flush within `timeout`, then the connection ends.
+    pub fn begin_close(&self, timeout: Duration) {
+        self.begin(|core, now| core.close(now + timeout));
+    }
+
+    /// Tries `attempt` until it is done, waiting for progress in between
+    /// with `wait` (which returns false once the caller gives up); then
+    /// `attempt` runs one last time with `gave_up` set.
+    fn retry<T>(
+        &self,
+        mut attempt: impl FnMut(&mut core::Sender, Instant, bool) -> Option<T>,
+        mut wait: impl FnMut(EventListener) -> bool,
+    ) -> T {
+        let mut gave_up = false;
+        loop {
+            let progress = self.shared.progress.listen();
+            if let Some(done) = attempt(&mut self.shared.lock(), Instant::now(), gave_up) {
+                return done;
+            }
+            gave_up = !wait(progress);
+        }
+    }
+
+    /// The same as [`retry`](Self::retry), waiting asynchronously until
+    /// `give_up` completes.
+    async fn retry_async<T>(
+        &self,
+        mut attempt: impl FnMut(&mut core::Sender, Instant, bool) -> Option<T>,
+        give_up: impl Future<Output = ()>,
+    ) -> T {
+        let mut give_up = pin!(give_up);
+        let mut gave_up = false;
+        loop {
+            let progress = self.shared.progress.listen();
+            if let Some(done) = attempt(&mut self.shared.lock(), Instant::now(), gave_up) {
+                return done;
+            }
+            gave_up = async {
+                progress.await;
+                false
+            }
+            .or(async {
+                (&mut give_up).await;
+                true
+            })
+            .await;
+        }
+    }
+
+    fn push_step(
+        &self,
+        dp: &Datapoint,
+    ) -> impl FnMut(&mut core::Sender, Instant, bool) -> Option<Result<(), PushError>> {
+        move |core, now, gave_up| {
+            let result = if gave_up {
+                core.push_or_drop(now, dp)
+            } else {
+                core.push(now, dp)
+            };
+            match result {
+                Ok(wake) => {
+                    self.wake(wake);
+                    Some(Ok(()))
+                }
+                Err(PushError::WouldBlock) => None,
+                Err(e) => Some(Err(e)),
+            }
+        }
+    }
+
+    fn push_many_step<'a>(
+        &'a self,
+        batch: &'a [Datapoint],
+    ) -> impl FnMut(&mut core::Sender, Instant, bool) -> Option<Result<(), PushManyError>> + 'a
+    {
+        let mut offset = 0;
+        let mut failure = None;
+        move |core, now, gave_up| {
+            let wake = if gave_up {
+                let wake = core.push_many_or_drop_from(now, batch, offset, &mut failure);
+                offset = batch.len();
+                wake
+            } else {
+                let (stopped, wake) = core.push_many_until_full(now, batch, offset, &mut failure);
+                offset = stopped;
+                wake
+            };
+            // A partly taken slice has sealed batches: let the driver write them.
+            self.wake(wake || offset > 0);
+            (offset == batch.len()).then(|| failure.take().map_or(Ok(()), Err))
+        }
+    }
+
+    /// [`push`](Self::push), but under [`OverflowPolicy::Wait`] waits for
+    /// room until `give_up` completes; then the datapoint is dropped and
+    /// counted.
+    pub async fn push_wait(
+        &self,
+        dp: &Datapoint,
+        give_up: impl Future<Output = ()>,
+    ) -> Result<(), PushError> {
+        self.retry_async(self.push_step(dp), give_up).await
+    }
+
+    /// [`push_wait`](Self::push_wait) blocking the thread, up to `deadline`.
+    pub fn push_wait_blocking(&self, dp: &Datapoint, deadline: Instant) -> Result<(), PushError> {
+        self.retry(self.push_step(dp), |l| l.wait_deadline(deadline).is_some())
+    }
+
+    /// [`push_many`](Self::push_many), but under [`OverflowPolicy::Wait`]
+    /// waits for room as the slice goes in, until `give_up` completes; then
+    /// the rest is dropped and counted.
+    pub async fn push_many_wait(
+        &self,
+        batch: &[Datapoint],
+        give_up: impl Future<Output = ()>,
+    ) -> Result<(), PushManyError> {
+        self.retry_async(self.push_many_step(batch), give_up).await
+    }
+
+    /// [`push_many_wait`](Self::push_many_wait) blocking the thread, up to
+    /// `deadline`.
+    pub fn push_many_wait_blocking(
+        &self,
+        batch: &[Datapoint],
+        deadline: Instant,
+    ) -> Result<(), PushManyError> {
+        self.retry(self.push_many_step(batch), |l| {
+            l.wait_deadline(deadline).is_some()
+        })
+    }
+
+    fn settled(
+        &self,
+        done: fn(&core::Sender) -> bool,
+    ) -> impl FnMut(&mut core::Sender, Instant, bool) -> Option<Stats> + '_ {
+        move |core, _, _| {
+            (done(core) || self.shared.stopped.load(Ordering::Acquire)).then(|| core.stats())
+        }
+    }
+
+    /// Waits until every accepted datapoint is written or dropped.
+    pub async fn flushed(&self) -> Stats {
+        self.retry_async(
+            self.settled(core::Sender::is_flushed),
+            std::future::pending(),
+        )
+        .await
+    }
+
+    /// Waits until the driver has closed the connection and stopped.
+    pub async fn closed(&self) -> Stats {
+        self.retry_async(
+            self.settled(core::Sender::is_closed),
+            std::future::pending(),
+        )
+        .await
+    }
+
+    /// [`flushed`](Self::flushed), blocking the thread.
+    pub fn flushed_blocking(&self) -> Stats {
+        self.retry(self.settled(core::Sender::is_flushed), |l| {
+            l.wait();
+            true
+        })
+    }
+
+    /// [`closed`](Self::closed), blocking the thread.
+    pub fn closed_blocking(&self) -> Stats {
+        self.retry(self.settled(core::Sender::is_closed), |l| {
+            l.wait();
+            true
+        })
+    }
+}
+
+impl Driver {
+    /// Advances the core's timers and takes its next output, logging events
+    /// on the way (target `graphite`), and wakes waiting callers.
+    pub fn turn(&self) -> Turn {
+        let now = Instant::now();
+        let turn = {
+            let mut core = self.shared.lock();
+            core.handle_timeout(now);
+            let output = loop {
+                match core.poll_output(now) {
+                    Some(Output::Event(event)) if event.is_warning() => {
+                        tracing::warn!(target: "graphite", "{event}");
+                    }
+                    Some(Output::Event(event)) => tracing::info!(target: "graphite", "{event}"),
+                    other => break other,
+                }
+            };
+            Turn {
+                output,
+                deadline: core.poll_timeout(),
+            }
+        };
+        self.shared.progress.notify(usize::MAX);
+        turn
+    }
+
+    /// A listener for wakes of an idle driver; take it before [`turn`](Self::turn).
+    pub fn listen_wake(&self) -> EventListener {
+        self.shared.wake.listen()
+    }
+
+    /// A listener for calls that must interrupt a blocked write; take it
+    /// before [`turn`](Self::turn).
+    pub fn listen_urgent(&self) -> EventListener {
+        self.shared.urgent.listen()
+    }
+
+    /// The connect timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        self.shared.lock().config().connect_timeout
+    }
+
+    /// The write timeout (an adapter bounds one blocking write by it).
+    pub fn write_timeout(&self) -> Duration {
+        self.shared.lock().config().write_timeout
+    }
+
+    /// Reports a connection attempt.
+    pub fn connected<E: fmt::Display>(&self, result: Result<(), E>) {
+        let now = Instant::now();
+        let mut core = self.shared.lock();
+        match result {
+            Ok(()) => core.on_connected(now),
+            Err(e) => core.on_connect_failed(now, &e),
+        }
+    }
+
+    /// Reports a write: bytes written, or the error that ended the
+    /// connection (the adapter has dropped it).
+    pub fn written(&self, result: Result<usize, &dyn fmt::Display>) {
+        let now = Instant::now();
+        let mut core = self.shared.lock();
+        match result {
+            Ok(n) => core.on_written(now, n),
+            Err(e) => core.on_error(now, e),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Closed, or the task was dropped with its runtime: waiters return.
+        self.shared.stopped.store(true, Ordering::Release);
+        self.shared.progress.notify(usize::MAX);
+    }
+}

@@ -1,0 +1,84 @@
+//! What graphite-rs's adapters share above the sans-IO core
+//! ([`graphite_proto`]), written once:
+//!
+//! - [`Handle`]: the sender handle every adapter wraps (the core behind a
+//!   lock, the handle count, push and send, the waits for room, a flush and
+//!   the close), on `event-listener`, which works under any executor and
+//!   in a blocking wait.
+//! - [`Sender`] and [`Client`] for any async [`Runtime`], with the drive
+//!   loop that executes the core's outputs.
+//!
+//! A runtime supplies a timer, name resolution and a handful of socket
+//! operations ([`Runtime`]); `graphite-tokio` and `graphite-async-std` are
+//! little more than that. `graphite-blocking` drives the same [`Handle`]
+//! from a thread.
+//!
+//! ```
+//! use graphite_driver::{Handle, channel};
+//! use graphite_proto::{Protocol, sender::SenderConfig};
+//!
+//! let (handle, _driver) = channel(SenderConfig::new(Protocol::Plaintext))?;
+//! handle.send("app.requests", 1, None)?;
+//! assert_eq!(handle.stats().accepted, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+mod client;
+mod connect;
+mod driver;
+mod handle;
+mod runtime;
+mod sender;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use client::Client;
+pub use event_listener::{EventListener, Listener};
+pub use handle::{DROP_FLUSH_TIMEOUT, Driver, Handle, Turn, channel};
+pub use runtime::{Runtime, Spawn, WrapStream};
+pub use sender::{Sender, SenderTask};
+
+use graphite_proto::Protocol;
+use graphite_proto::sender::ConfigError;
+
+/// Why a sender could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// The configuration cannot work.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// There is no runtime to spawn on (tokio: called outside a runtime).
+    #[error("no runtime to spawn the sender on: {0}")]
+    NoRuntime(String),
+    /// The operating system refused a thread.
+    #[error("cannot start the sender thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// Where to connect: a host, resolved afresh at each connection, and a port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl Target {
+    /// `host:port`, `port: None` meaning the protocol's default port.
+    pub fn new(host: &str, port: impl Into<Option<u16>>, protocol: Protocol) -> Self {
+        Self {
+            host: host.to_owned(),
+            port: port.into().unwrap_or(protocol.default_port()),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, for datapoints sent without a timestamp.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
