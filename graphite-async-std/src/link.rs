@@ -119,6 +119,8 @@ impl Runtime for AsyncIo {
 }
 
 impl<S: ByoStream + 'static> WrapStream<S> for AsyncIo {
+    type Link = AsyncIoLink;
+
     fn wrap(stream: S) -> AsyncIoLink {
         AsyncIoLink(Inner::Custom(Box::new(stream)))
     }

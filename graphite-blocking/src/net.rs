@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
-use graphite_driver::Target;
+use graphite_driver::{BlockingRuntime, Target, WrapStream};
 use graphite_proto::Protocol;
 use graphite_proto::client::SendError;
 
@@ -14,19 +14,68 @@ use graphite_proto::client::SendError;
 pub trait ByoStream: Read + Write + Send {}
 impl<T: Read + Write + Send> ByoStream for T {}
 
-/// A connection: a socket this crate connected, or your stream.
-pub(crate) enum Link {
+/// std::net, as the shared thread sender and client see it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Std;
+
+/// A connection over std::net: a socket this crate connected, or your
+/// stream.
+pub struct StdLink(Link);
+
+enum Link {
     Tcp(TcpStream),
     Udp(UdpSocket),
     Custom(Box<dyn ByoStream>),
 }
 
+impl<S: ByoStream + 'static> WrapStream<S> for Std {
+    type Link = StdLink;
+
+    fn wrap(stream: S) -> StdLink {
+        StdLink(Link::Custom(Box::new(stream)))
+    }
+}
+
+impl std::fmt::Debug for StdLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            Link::Tcp(_) => "StdLink::Tcp",
+            Link::Udp(_) => "StdLink::Udp",
+            Link::Custom(_) => "StdLink::Custom",
+        })
+    }
+}
+
+impl BlockingRuntime for Std {
+    type Link = StdLink;
+
+    fn connect(
+        target: &Target,
+        protocol: Protocol,
+        timeout: Duration,
+    ) -> Result<StdLink, SendError> {
+        connect(target, protocol, timeout).map(StdLink)
+    }
+
+    fn write(link: &mut StdLink, bytes: &[u8], limit: Duration) -> io::Result<usize> {
+        link.0.write(bytes, limit)
+    }
+
+    fn flush(link: &mut StdLink) -> io::Result<()> {
+        link.0.flush()
+    }
+
+    fn peer_closed(link: &mut StdLink) -> Option<io::Error> {
+        link.0.peer_closed()
+    }
+
+    fn shutdown(link: &mut StdLink) -> io::Result<()> {
+        link.0.shutdown()
+    }
+}
+
 /// Resolves the host afresh and connects to each address in turn.
-pub(crate) fn connect(
-    target: &Target,
-    protocol: Protocol,
-    timeout: Duration,
-) -> Result<Link, SendError> {
+fn connect(target: &Target, protocol: Protocol, timeout: Duration) -> Result<Link, SendError> {
     let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
         .to_socket_addrs()
         .map_err(|e| SendError::resolve_failed(&target.host, e))?
@@ -64,7 +113,7 @@ fn connect_one(addr: SocketAddr, protocol: Protocol, timeout: Duration) -> io::R
 impl Link {
     /// Writes some of `bytes` (a datagram whole), waiting at most `limit`:
     /// a time-out is a `WouldBlock` or `TimedOut` error.
-    pub(crate) fn write(&mut self, bytes: &[u8], limit: Duration) -> io::Result<usize> {
+    fn write(&mut self, bytes: &[u8], limit: Duration) -> io::Result<usize> {
         let limit = Some(limit.max(Duration::from_millis(1)));
         match self {
             Self::Tcp(stream) => {
@@ -79,7 +128,7 @@ impl Link {
         }
     }
 
-    pub(crate) fn flush(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
         match self {
             Self::Custom(stream) => stream.flush(),
             _ => Ok(()),
@@ -89,7 +138,7 @@ impl Link {
     /// The error that says the peer has closed the connection, checked
     /// without waiting; `None` while it is open (or cannot tell). Carbon
     /// never sends anything, so bytes read are discarded.
-    pub(crate) fn peer_closed(&mut self) -> Option<io::Error> {
+    fn peer_closed(&mut self) -> Option<io::Error> {
         let Self::Tcp(stream) = self else {
             return None;
         };
@@ -111,7 +160,7 @@ impl Link {
 
     /// Flushes and shuts the write side down. A stream you brought has no
     /// shutdown in std's terms: it is flushed, and closes when dropped.
-    pub(crate) fn shutdown(&mut self) -> io::Result<()> {
+    fn shutdown(&mut self) -> io::Result<()> {
         match self {
             Self::Tcp(stream) => stream.shutdown(Shutdown::Write),
             Self::Udp(_) => Ok(()),

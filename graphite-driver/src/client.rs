@@ -78,7 +78,7 @@ impl<R: Runtime> Client<R> {
     /// the plaintext or pickle protocol. Such a client cannot reconnect.
     pub fn from_stream<S>(stream: S, config: ClientConfig) -> Self
     where
-        R: WrapStream<S>,
+        R: WrapStream<S, Link = <R as Runtime>::Link>,
     {
         Self {
             core: ClientCore::new(config, false),

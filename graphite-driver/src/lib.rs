@@ -8,10 +8,12 @@
 //! - [`Sender`] and [`Client`] for any async [`Runtime`], with the drive
 //!   loop that executes the core's outputs.
 //!
+//! - [`BlockingSender`] and [`BlockingClient`] for plain threads over any
+//!   [`BlockingRuntime`], with the thread's drive loop.
+//!
 //! A runtime supplies a timer, name resolution and a handful of socket
-//! operations ([`Runtime`]); `graphite-tokio` and `graphite-async-std` are
-//! little more than that. `graphite-blocking` drives the same [`Handle`]
-//! from a thread.
+//! operations ([`Runtime`], [`BlockingRuntime`]); `graphite-tokio`,
+//! `graphite-async-std` and `graphite-blocking` are little more than that.
 //!
 //! ```
 //! use graphite_driver::{Handle, channel};
@@ -24,6 +26,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod blocking;
 mod client;
 mod connect;
 mod driver;
@@ -33,6 +36,7 @@ mod sender;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use blocking::{BlockingClient, BlockingRuntime, BlockingSender};
 pub use client::Client;
 pub use event_listener::{EventListener, Listener};
 pub use handle::{DROP_FLUSH_TIMEOUT, Driver, Handle, Turn, channel};

@@ -58,9 +58,11 @@ pub trait Spawn: Runtime {
     fn spawn(task: impl Future<Output = ()> + Send + 'static) -> Result<(), crate::SpawnError>;
 }
 
-/// A runtime that can carry a user's stream of type `S` as its
-/// [`Link`](Runtime::Link) (TLS, a Unix socket, ...).
-pub trait WrapStream<S>: Runtime {
+/// A runtime that can carry a user's stream of type `S` (TLS, a Unix
+/// socket, ...) as one of its connections.
+pub trait WrapStream<S> {
+    /// The runtime's connection type.
+    type Link;
     /// Wraps the stream.
     fn wrap(stream: S) -> Self::Link;
 }

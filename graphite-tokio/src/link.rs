@@ -128,6 +128,8 @@ impl Spawn for Tokio {
 }
 
 impl<S: ByoStream + 'static> WrapStream<S> for Tokio {
+    type Link = TokioLink;
+
     fn wrap(stream: S) -> TokioLink {
         TokioLink(Inner::Custom(Box::new(stream)))
     }
