@@ -230,12 +230,24 @@ impl GraphiteBuilder {
     }
 
     /// Tags (default) or path nodes: see [`LabelStyle`].
+    ///
+    /// ```
+    /// use graphite_metrics::{GraphiteBuilder, LabelStyle};
+    /// let b = GraphiteBuilder::new().with_label_style(LabelStyle::Path);
+    /// # drop(b);
+    /// ```
     pub fn with_label_style(mut self, style: LabelStyle) -> Self {
         self.label_style = style;
         self
     }
 
     /// Running totals (default) or changes: see [`CounterMode`].
+    ///
+    /// ```
+    /// use graphite_metrics::{CounterMode, GraphiteBuilder};
+    /// let b = GraphiteBuilder::new().with_counter_mode(CounterMode::Delta);
+    /// # drop(b);
+    /// ```
     pub fn with_counter_mode(mut self, mode: CounterMode) -> Self {
         self.counter_mode = mode;
         self
@@ -290,6 +302,12 @@ impl GraphiteBuilder {
     /// Installs the global recorder and starts the exporter: on its own
     /// thread, or, with the `tokio` feature and when called inside a tokio
     /// runtime, as a task on that runtime.
+    ///
+    /// ```no_run
+    /// let handle = graphite_metrics::GraphiteBuilder::new().install()?;
+    /// metrics::gauge!("workers").set(8.0);
+    /// # Ok::<(), graphite_metrics::BuildError>(())
+    /// ```
     pub fn install(self) -> Result<GraphiteHandle, BuildError> {
         crate::exporter::install(self)
     }
@@ -298,12 +316,31 @@ impl GraphiteBuilder {
     /// anything but the sender's thread: install the recorder yourself
     /// (`metrics::set_global_recorder`, or `metrics::with_local_recorder`)
     /// and run [`Exporter::run`] on a thread of yours.
+    ///
+    /// ```no_run
+    /// let (recorder, exporter) = graphite_metrics::GraphiteBuilder::new().build()?;
+    /// let handle = exporter.handle();
+    /// std::thread::spawn(move || exporter.run());
+    /// metrics::with_local_recorder(&recorder, || metrics::counter!("jobs").increment(1));
+    /// handle.shutdown(std::time::Duration::from_secs(5));
+    /// # Ok::<(), graphite_metrics::BuildError>(())
+    /// ```
     pub fn build(self) -> Result<(GraphiteRecorder, Exporter), BuildError> {
         crate::exporter::build(self, crate::sink::Flavor::Thread)
     }
 
     /// Like [`build`](Self::build), with graphite-tokio's sender on the
     /// current runtime; run [`Exporter::run_async`] as a task.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), graphite_metrics::BuildError> {
+    /// let (recorder, exporter) = graphite_metrics::GraphiteBuilder::new().build_tokio()?;
+    /// let handle = exporter.handle();
+    /// tokio::spawn(exporter.run_async());
+    /// metrics::set_global_recorder(recorder).ok();
+    /// handle.shutdown_async(std::time::Duration::from_secs(5)).await;
+    /// # Ok(()) }
+    /// ```
     #[cfg(feature = "tokio")]
     pub fn build_tokio(self) -> Result<(GraphiteRecorder, Exporter), BuildError> {
         crate::exporter::build(self, crate::sink::Flavor::Tokio)

@@ -157,6 +157,13 @@ impl Inner {
 /// histograms metrics-util's lock-free `AtomicBucket`. Registering a handle
 /// (or a macro call) looks the series up in a sharded map and allocates only
 /// the first time a series is seen.
+///
+/// ```
+/// let (recorder, _exporter) = graphite_metrics::GraphiteBuilder::new().build()?;
+/// metrics::with_local_recorder(&recorder, || metrics::counter!("hits").absolute(10));
+/// assert_eq!(recorder.handle().render_at(0).len(), 1);
+/// # Ok::<(), graphite_metrics::BuildError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct GraphiteRecorder {
     inner: Arc<Inner>,
@@ -204,6 +211,13 @@ impl Recorder for GraphiteRecorder {
 /// start of the interval whose data it holds, whenever the loop actually
 /// wakes; if it wakes more than an interval late it flushes once, for the
 /// latest boundary.
+///
+/// ```no_run
+/// let (recorder, exporter) = graphite_metrics::GraphiteBuilder::new().build()?;
+/// metrics::set_global_recorder(recorder).ok();
+/// std::thread::spawn(move || exporter.run());
+/// # Ok::<(), graphite_metrics::BuildError>(())
+/// ```
 #[derive(Debug)]
 #[must_use = "the exporter sends nothing until it runs"]
 pub struct Exporter {
@@ -333,7 +347,6 @@ impl GraphiteHandle {
     ///
     /// ```
     /// use graphite_metrics::GraphiteBuilder;
-    /// use metrics::Recorder;
     ///
     /// let (recorder, _exporter) = GraphiteBuilder::new().with_prefix("app").build()?;
     /// metrics::with_local_recorder(&recorder, || metrics::counter!("hits").increment(3));
