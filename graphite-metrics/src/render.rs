@@ -3,10 +3,12 @@
 //! state allocates nothing for counters and gauges.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 
 use graphite_proto::{Datapoint, MetricPath, Value};
 use metrics::Key;
+use metrics_util::KeyHasher;
 use metrics_util::registry::{AtomicStorage, Registry};
 use metrics_util::storage::Summary;
 
@@ -27,6 +29,9 @@ const SKETCH_MIN_VALUE: f64 = 1.0e-9;
 
 /// The registry the recorder writes to and the exporter reads.
 pub(crate) type MetricRegistry = Registry<Key, AtomicStorage>;
+
+/// Keys carry their hash, computed once: no need to hash them again.
+type KeyMap<V> = HashMap<Key, V, BuildHasherDefault<KeyHasher>>;
 
 /// What rendering observed, to be added to the exporter's stats when the
 /// flush is committed.
@@ -127,9 +132,9 @@ struct HistogramSeries {
 /// Everything the exporter remembers between flushes.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    counters: HashMap<Key, CounterSeries>,
-    gauges: HashMap<Key, GaugeSeries>,
-    histograms: HashMap<Key, HistogramSeries>,
+    counters: KeyMap<CounterSeries>,
+    gauges: KeyMap<GaugeSeries>,
+    histograms: KeyMap<HistogramSeries>,
     /// Reused for each histogram's samples.
     samples: Vec<f64>,
     /// Reused for the idle keys of one flush.
