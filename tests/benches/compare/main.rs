@@ -4,7 +4,10 @@
 //! ```sh
 //! cargo bench -p graphite-tests --bench compare              # about 2 minutes
 //! cargo bench -p graphite-tests --bench compare -- --quick   # under a minute
+//! cargo bench -p graphite-tests --bench compare -- --quick --only-metrics
 //! ```
+//!
+//! `--only-metrics` runs only the graphite-metrics figures (`exporters.rs`).
 //!
 //! Prints one figure per line: `RESULT <name> <value> <unit>` and
 //! `RATIO <name> <value>`. Ratios compare figures of this run only, so a
@@ -12,6 +15,7 @@
 
 mod alloc;
 mod data;
+mod exporters;
 mod python_peers;
 mod sink;
 
@@ -418,6 +422,10 @@ fn main() {
         result(&format!("e2e_{}", runtime.name()), rate, "datapoints/s");
         return;
     }
+    if args.iter().any(|a| a == "--only-metrics") {
+        exporters::run(quick);
+        return;
+    }
     let started = Instant::now();
     println!(
         "# graphite-rs compare ({} mode), {} series",
@@ -509,6 +517,8 @@ fn main() {
             result(&format!("send_ns_p99_{name}_{threads}t"), p99, "ns");
         }
     }
+
+    exporters::run(quick);
 
     let e2e_rate = |name: &str| e2e.iter().find(|e| e.0 == name).map_or(0.0, |e| e.1);
     let python = &stream[..plan.python_points.min(stream.len())];

@@ -1,0 +1,394 @@
+//! Turning the registry's current values into datapoints: the pure part of
+//! a flush. Names are rendered once per series and kept; a flush in steady
+//! state allocates nothing for counters and gauges.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::atomic::Ordering;
+
+use graphite_proto::{Datapoint, MetricPath, Value};
+use metrics::Key;
+use metrics_util::KeyHasher;
+use metrics_util::registry::{AtomicStorage, Registry};
+use metrics_util::storage::Summary;
+
+use crate::builder::CounterMode;
+use crate::naming::Namer;
+
+/// The relative error of the quantiles sent for histograms: metrics-util's
+/// `Summary` (a DDSketch) built with this `alpha` guarantees every
+/// quantile within 0.1 % of a sample's value at that rank.
+pub const SKETCH_RELATIVE_ERROR: f64 = 0.001;
+
+/// Most buckets one histogram's sketch may use in one interval (8 bytes
+/// each, allocated as needed).
+const SKETCH_MAX_BUCKETS: u32 = 32_768;
+
+/// Samples closer to zero than this count as zero in the sketch.
+const SKETCH_MIN_VALUE: f64 = 1.0e-9;
+
+/// The registry the recorder writes to and the exporter reads.
+pub(crate) type MetricRegistry = Registry<Key, AtomicStorage>;
+
+/// Keys carry their hash, computed once: no need to hash them again.
+type KeyMap<V> = HashMap<Key, V, BuildHasherDefault<KeyHasher>>;
+
+/// What rendering observed, to be added to the exporter's stats when the
+/// flush is committed.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Observed {
+    /// Series seen for the first time whose name cannot be valid.
+    pub(crate) invalid_series: u64,
+    /// Gauge values or histogram samples that were NaN or infinite.
+    pub(crate) non_finite: u64,
+    /// Series forgotten after the idle timeout.
+    pub(crate) idle_removed: u64,
+}
+
+/// Settings that shape the output.
+#[derive(Clone, Debug)]
+pub(crate) struct RenderConfig {
+    pub(crate) namer: Namer,
+    pub(crate) counter_mode: CounterMode,
+    pub(crate) quantiles: Vec<f64>,
+    /// Suffixes of histogram series: count, sum, min, max, mean, then one
+    /// per quantile.
+    pub(crate) histogram_suffixes: Vec<String>,
+    /// Whole seconds; `None`: never.
+    pub(crate) idle_timeout: Option<i64>,
+}
+
+impl RenderConfig {
+    pub(crate) fn new(
+        namer: Namer,
+        counter_mode: CounterMode,
+        quantiles: Vec<f64>,
+        idle_timeout: Option<i64>,
+    ) -> Self {
+        let mut histogram_suffixes: Vec<String> = ["count", "sum", "min", "max", "mean"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        histogram_suffixes.extend(quantiles.iter().map(|&q| quantile_suffix(q)));
+        Self {
+            namer,
+            counter_mode,
+            quantiles,
+            histogram_suffixes,
+            idle_timeout,
+        }
+    }
+}
+
+/// `0.5` → `p50`, `0.999` → `p999`, `0.05` → `p05`, `1.0` → `p100`.
+pub(crate) fn quantile_suffix(q: f64) -> String {
+    if q >= 1.0 {
+        return "p100".to_owned();
+    }
+    // Up to six decimals, without trailing zeros, at least two digits.
+    let text = format!("{q:.6}");
+    let digits = text
+        .split_once('.')
+        .map_or("", |(_, d)| d)
+        .trim_end_matches('0');
+    if digits.len() < 2 {
+        format!("p{digits:0<2}")
+    } else {
+        format!("p{digits}")
+    }
+}
+
+/// A series' rendered names (`None`: invalid, never sent) and what the
+/// next flush needs from the previous one.
+#[derive(Debug)]
+struct CounterSeries {
+    path: Option<MetricPath>,
+    /// The value at the last committed flush.
+    last: u64,
+    /// Timestamp of the last committed flush that saw a change.
+    changed_at: i64,
+    /// Whether an invalid name was counted (once, by a committed flush).
+    reported: bool,
+}
+
+#[derive(Debug)]
+struct GaugeSeries {
+    path: Option<MetricPath>,
+    last_bits: u64,
+    changed_at: i64,
+    reported: bool,
+}
+
+#[derive(Debug)]
+struct HistogramSeries {
+    /// count, sum, min, max, mean, quantiles.
+    paths: Option<Vec<MetricPath>>,
+    count: u64,
+    sum: f64,
+    changed_at: i64,
+    reported: bool,
+}
+
+/// Everything the exporter remembers between flushes.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    counters: KeyMap<CounterSeries>,
+    gauges: KeyMap<GaugeSeries>,
+    histograms: KeyMap<HistogramSeries>,
+    /// Reused for each histogram's samples.
+    samples: Vec<f64>,
+    /// Reused for the idle keys of one flush.
+    idle: Vec<Key>,
+}
+
+impl State {
+    /// Appends to `out` what a flush at `timestamp` sends. With `commit`,
+    /// histogram samples are drained and totals, deltas and idle times
+    /// advance; without, nothing changes (a preview).
+    pub(crate) fn render(
+        &mut self,
+        registry: &MetricRegistry,
+        config: &RenderConfig,
+        timestamp: i64,
+        commit: bool,
+        out: &mut Vec<Datapoint>,
+    ) -> Observed {
+        let mut observed = Observed::default();
+        self.render_counters(registry, config, timestamp, commit, out, &mut observed);
+        self.render_gauges(registry, config, timestamp, commit, out, &mut observed);
+        self.render_histograms(registry, config, timestamp, commit, out, &mut observed);
+        observed
+    }
+
+    fn render_counters(
+        &mut self,
+        registry: &MetricRegistry,
+        config: &RenderConfig,
+        ts: i64,
+        commit: bool,
+        out: &mut Vec<Datapoint>,
+        observed: &mut Observed,
+    ) {
+        let counters = &mut self.counters;
+        let idle = &mut self.idle;
+        idle.clear();
+        registry.visit_counters(|key, counter| {
+            let value = counter.load(Ordering::Acquire);
+            let series = match counters.get_mut(key) {
+                Some(s) => s,
+                None => {
+                    let path = config
+                        .namer
+                        .paths(key, &["count"])
+                        .ok()
+                        .and_then(|mut p| p.pop());
+                    counters.entry(key.clone()).or_insert(CounterSeries {
+                        path,
+                        last: 0,
+                        changed_at: ts,
+                        reported: false,
+                    })
+                }
+            };
+            let sent = match config.counter_mode {
+                CounterMode::Cumulative => value,
+                CounterMode::Delta => value.saturating_sub(series.last),
+            };
+            if let Some(path) = &series.path {
+                out.push(Datapoint::new(path.clone(), sent, ts));
+            }
+            if commit {
+                if series.path.is_none() && !series.reported {
+                    series.reported = true;
+                    observed.invalid_series += 1;
+                }
+                if value != series.last {
+                    series.changed_at = ts;
+                }
+                series.last = value;
+                if is_idle(config, series.changed_at, ts) {
+                    idle.push(key.clone());
+                }
+            }
+        });
+        for key in self.idle.drain(..) {
+            registry.delete_counter(&key);
+            self.counters.remove(&key);
+            observed.idle_removed += 1;
+        }
+    }
+
+    fn render_gauges(
+        &mut self,
+        registry: &MetricRegistry,
+        config: &RenderConfig,
+        ts: i64,
+        commit: bool,
+        out: &mut Vec<Datapoint>,
+        observed: &mut Observed,
+    ) {
+        let gauges = &mut self.gauges;
+        let idle = &mut self.idle;
+        idle.clear();
+        registry.visit_gauges(|key, gauge| {
+            let bits = gauge.load(Ordering::Acquire);
+            let series = match gauges.get_mut(key) {
+                Some(s) => s,
+                None => {
+                    let path = config
+                        .namer
+                        .paths(key, &[""])
+                        .ok()
+                        .and_then(|mut p| p.pop());
+                    gauges.entry(key.clone()).or_insert(GaugeSeries {
+                        path,
+                        last_bits: bits,
+                        changed_at: ts,
+                        reported: false,
+                    })
+                }
+            };
+            if let Some(path) = &series.path {
+                match Value::float(f64::from_bits(bits)) {
+                    Ok(v) => out.push(Datapoint::new(path.clone(), v, ts)),
+                    Err(_) => observed.non_finite += 1,
+                }
+            }
+            if commit {
+                if series.path.is_none() && !series.reported {
+                    series.reported = true;
+                    observed.invalid_series += 1;
+                }
+                if bits != series.last_bits {
+                    series.changed_at = ts;
+                    series.last_bits = bits;
+                }
+                if is_idle(config, series.changed_at, ts) {
+                    idle.push(key.clone());
+                }
+            }
+        });
+        for key in self.idle.drain(..) {
+            registry.delete_gauge(&key);
+            self.gauges.remove(&key);
+            observed.idle_removed += 1;
+        }
+    }
+
+    fn render_histograms(
+        &mut self,
+        registry: &MetricRegistry,
+        config: &RenderConfig,
+        ts: i64,
+        commit: bool,
+        out: &mut Vec<Datapoint>,
+        observed: &mut Observed,
+    ) {
+        let histograms = &mut self.histograms;
+        let idle = &mut self.idle;
+        let samples = &mut self.samples;
+        idle.clear();
+        let suffixes: Vec<&str> = config
+            .histogram_suffixes
+            .iter()
+            .map(String::as_str)
+            .collect();
+        registry.visit_histograms(|key, bucket| {
+            samples.clear();
+            let mut take = |chunk: &[f64]| {
+                for &v in chunk {
+                    if v.is_finite() {
+                        samples.push(v);
+                    } else {
+                        observed.non_finite += 1;
+                    }
+                }
+            };
+            if commit {
+                bucket.clear_with(&mut take);
+            } else {
+                bucket.data_with(&mut take);
+            }
+            let series = match histograms.get_mut(key) {
+                Some(s) => s,
+                None => {
+                    let paths = config.namer.paths(key, &suffixes).ok();
+                    histograms.entry(key.clone()).or_insert(HistogramSeries {
+                        paths,
+                        count: 0,
+                        sum: 0.0,
+                        changed_at: ts,
+                        reported: false,
+                    })
+                }
+            };
+            let n = samples.len() as u64;
+            let sum: f64 = samples.iter().sum();
+            if let Some(paths) = &series.paths {
+                let (count_sent, sum_sent) = match config.counter_mode {
+                    CounterMode::Cumulative => (series.count + n, series.sum + sum),
+                    CounterMode::Delta => (n, sum),
+                };
+                out.push(Datapoint::new(paths[0].clone(), count_sent, ts));
+                push_float(out, &paths[1], sum_sent, ts, observed);
+                if n > 0 {
+                    let mut sketch =
+                        Summary::new(SKETCH_RELATIVE_ERROR, SKETCH_MAX_BUCKETS, SKETCH_MIN_VALUE);
+                    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+                    for &v in samples.iter() {
+                        sketch.add(v);
+                        min = min.min(v);
+                        max = max.max(v);
+                    }
+                    push_float(out, &paths[2], min, ts, observed);
+                    push_float(out, &paths[3], max, ts, observed);
+                    push_float(out, &paths[4], sum / n as f64, ts, observed);
+                    for (path, &q) in paths[5..].iter().zip(&config.quantiles) {
+                        if let Some(v) = sketch.quantile(q) {
+                            push_float(out, path, v, ts, observed);
+                        }
+                    }
+                }
+            }
+            if commit {
+                if series.paths.is_none() && !series.reported {
+                    series.reported = true;
+                    observed.invalid_series += 1;
+                }
+                series.count += n;
+                series.sum += sum;
+                if n > 0 {
+                    series.changed_at = ts;
+                }
+                if is_idle(config, series.changed_at, ts) {
+                    idle.push(key.clone());
+                }
+            }
+        });
+        for key in self.idle.drain(..) {
+            registry.delete_histogram(&key);
+            self.histograms.remove(&key);
+            observed.idle_removed += 1;
+        }
+    }
+}
+
+fn is_idle(config: &RenderConfig, changed_at: i64, ts: i64) -> bool {
+    config
+        .idle_timeout
+        .is_some_and(|limit| ts.saturating_sub(changed_at) >= limit)
+}
+
+/// Pushes a float; a sum that overflowed to infinity is skipped and counted.
+fn push_float(
+    out: &mut Vec<Datapoint>,
+    path: &MetricPath,
+    v: f64,
+    ts: i64,
+    observed: &mut Observed,
+) {
+    match Value::float(v) {
+        Ok(v) => out.push(Datapoint::new(path.clone(), v, ts)),
+        Err(_) => observed.non_finite += 1,
+    }
+}
