@@ -402,6 +402,8 @@ impl Sender {
             State::Connected { .. } | State::Idle { .. } if self.closing && self.is_flushed() => {
                 self.state = State::Closed;
                 self.discard_outbox();
+                // Nothing will be replayed any more: give the memory back.
+                while self.window.pop_oldest().is_some() {}
                 return Some(Output::Close);
             }
             State::Idle { at } if now >= at => {
