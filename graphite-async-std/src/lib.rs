@@ -28,41 +28,8 @@
 
 mod link;
 
-pub use graphite_driver::{SenderTask, SpawnError, Target};
-pub use graphite_proto::client::{
-    ClientConfig, EncodeError, IntoItem, IntoMetricPath, IntoValue, SendError,
-};
-pub use graphite_proto::sender::{
-    Backoff, ConfigError, Dropped, OverflowPolicy, PushError, PushManyError, ReplayWindow,
-    SenderConfig, Stats,
-};
-pub use graphite_proto::{self as proto, Datapoint, MetricPath, Naming, Protocol, Value};
+pub use graphite_driver::SenderTask;
+pub use graphite_driver::types::*;
 pub use link::{AsyncIo, AsyncIoLink, ByoStream};
 
-/// aiographite's direct client on async-std or smol.
-pub type Client = graphite_driver::Client<AsyncIo>;
-
-/// The background sender as a task for any executor.
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use graphite_async_std::{Protocol, Sender, SenderConfig};
-///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let (sender, task) = Sender::start("localhost", None, SenderConfig::new(Protocol::Plaintext))?;
-/// smol::spawn(task).detach(); // or async_std::task::spawn(task)
-/// sender.send("app.requests", 1, None)?;
-/// smol::block_on(sender.close(Duration::from_secs(5)));
-/// # Ok(()) }
-/// ```
-pub type Sender = graphite_driver::Sender<AsyncIo>;
-
-/// Connects to carbon at `host:port`; `port: None` uses the protocol's
-/// default. See [`Client`].
-pub async fn connect(
-    host: &str,
-    port: impl Into<Option<u16>>,
-    protocol: Protocol,
-) -> Result<Client, SendError> {
-    Client::connect(host, port, protocol).await
-}
+graphite_driver::async_adapter!(AsyncIo, "async-std or smol");

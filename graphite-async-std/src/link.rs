@@ -2,7 +2,7 @@
 //! timers, which smol and async-std share.
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use async_io::Timer;
@@ -32,11 +32,30 @@ enum Inner {
 
 impl std::fmt::Debug for AsyncIoLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.0 {
-            Inner::Tcp(_) => "AsyncIoLink::Tcp",
-            Inner::Udp(_) => "AsyncIoLink::Udp",
-            Inner::Custom(_) => "AsyncIoLink::Custom",
-        })
+        f.debug_struct("AsyncIoLink").finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    async fn tcp(addr: SocketAddr) -> io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self::Tcp(stream))
+    }
+
+    async fn udp(addr: SocketAddr) -> io::Result<Self> {
+        let socket = UdpSocket::bind(graphite_driver::unspecified_for(addr)).await?;
+        socket.connect(addr).await?;
+        Ok(Self::Udp(socket))
+    }
+
+    /// The stream to write to; a UDP socket has none (writes are datagrams).
+    fn stream(&mut self) -> Option<&mut (dyn futures_io::AsyncWrite + Unpin + Send)> {
+        match self {
+            Self::Tcp(stream) => Some(stream),
+            Self::Custom(stream) => Some(stream),
+            Self::Udp(_) => None,
+        }
     }
 }
 
@@ -52,32 +71,28 @@ impl Runtime for AsyncIo {
     }
 
     async fn connect(addr: SocketAddr, protocol: Protocol) -> io::Result<AsyncIoLink> {
-        if protocol.is_stream() {
-            let stream = TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            return Ok(AsyncIoLink(Inner::Tcp(stream)));
-        }
-        let local: SocketAddr = match addr {
-            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        let inner = if protocol.is_stream() {
+            Inner::tcp(addr).await?
+        } else {
+            Inner::udp(addr).await?
         };
-        let socket = UdpSocket::bind(local).await?;
-        socket.connect(addr).await?;
-        Ok(AsyncIoLink(Inner::Udp(socket)))
+        Ok(AsyncIoLink(inner))
     }
 
     async fn write(link: &mut AsyncIoLink, bytes: &[u8]) -> io::Result<usize> {
-        match &mut link.0 {
-            Inner::Tcp(stream) => stream.write(bytes).await,
-            Inner::Udp(socket) => socket.send(bytes).await,
-            Inner::Custom(stream) => stream.write(bytes).await,
+        if let Inner::Udp(socket) = &link.0 {
+            return socket.send(bytes).await;
+        }
+        match link.0.stream() {
+            Some(stream) => stream.write(bytes).await,
+            None => Err(io::ErrorKind::Unsupported.into()),
         }
     }
 
     async fn flush(link: &mut AsyncIoLink) -> io::Result<()> {
-        match &mut link.0 {
-            Inner::Custom(stream) => stream.flush().await,
-            _ => Ok(()),
+        match link.0.stream() {
+            Some(stream) => stream.flush().await,
+            None => Ok(()),
         }
     }
 
@@ -110,10 +125,9 @@ impl Runtime for AsyncIo {
     }
 
     async fn shutdown(link: &mut AsyncIoLink) -> io::Result<()> {
-        match &mut link.0 {
-            Inner::Tcp(stream) => stream.close().await,
-            Inner::Udp(_) => Ok(()),
-            Inner::Custom(stream) => stream.close().await,
+        match link.0.stream() {
+            Some(stream) => stream.close().await,
+            None => Ok(()),
         }
     }
 }

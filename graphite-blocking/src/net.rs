@@ -2,7 +2,7 @@
 //! in time, a closed peer seen without waiting.
 
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
 use graphite_driver::{BlockingRuntime, Target, WrapStream};
@@ -22,6 +22,12 @@ pub struct Std;
 /// stream.
 pub struct StdLink(Link);
 
+impl std::fmt::Debug for StdLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StdLink").finish_non_exhaustive()
+    }
+}
+
 enum Link {
     Tcp(TcpStream),
     Udp(UdpSocket),
@@ -33,16 +39,6 @@ impl<S: ByoStream + 'static> WrapStream<S> for Std {
 
     fn wrap(stream: S) -> StdLink {
         StdLink(Link::Custom(Box::new(stream)))
-    }
-}
-
-impl std::fmt::Debug for StdLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.0 {
-            Link::Tcp(_) => "StdLink::Tcp",
-            Link::Udp(_) => "StdLink::Udp",
-            Link::Custom(_) => "StdLink::Custom",
-        })
     }
 }
 
@@ -101,11 +97,7 @@ fn connect_one(addr: SocketAddr, protocol: Protocol, timeout: Duration) -> io::R
         stream.set_nodelay(true)?;
         return Ok(Link::Tcp(stream));
     }
-    let local: SocketAddr = match addr {
-        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-    };
-    let socket = UdpSocket::bind(local)?;
+    let socket = UdpSocket::bind(graphite_driver::unspecified_for(addr))?;
     socket.connect(addr)?;
     Ok(Link::Udp(socket))
 }

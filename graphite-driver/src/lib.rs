@@ -46,6 +46,77 @@ pub use sender::{Sender, SenderTask};
 use graphite_proto::Protocol;
 use graphite_proto::sender::ConfigError;
 
+/// The types in the adapters' public signatures: each adapter re-exports
+/// them all (`pub use graphite_driver::types::*`), so one crate's docs and
+/// imports are enough.
+pub mod types {
+    pub use crate::{SpawnError, Target};
+    pub use graphite_proto::client::{
+        ClientConfig, EncodeError, IntoItem, IntoMetricPath, IntoValue, SendError,
+    };
+    pub use graphite_proto::sender::{
+        Backoff, ConfigError, Dropped, OverflowPolicy, PushError, PushManyError, ReplayWindow,
+        SenderConfig, Stats,
+    };
+    pub use graphite_proto::{self as proto, Datapoint, MetricPath, Naming, Protocol, Value};
+}
+
+/// Names an async adapter's `Client`, `Sender` and `connect` for its
+/// [`Runtime`] (`$runtime`, described as `$on` in the docs).
+#[macro_export]
+macro_rules! async_adapter {
+    ($runtime:ident, $on:literal) => {
+        #[doc = concat!("aiographite's direct client on ", $on, ": see [`graphite_driver::Client`].")]
+        pub type Client = $crate::Client<$runtime>;
+
+        #[doc = concat!("The background sender on ", $on, ": see [`graphite_driver::Sender`].")]
+        pub type Sender = $crate::Sender<$runtime>;
+
+        /// Connects to carbon at `host:port`; `port: None` uses the
+        /// protocol's default. See [`Client`].
+        pub async fn connect(
+            host: &str,
+            port: impl Into<Option<u16>>,
+            protocol: $crate::types::Protocol,
+        ) -> Result<Client, $crate::types::SendError> {
+            Client::connect(host, port, protocol).await
+        }
+    };
+}
+
+/// Names a blocking adapter's `Client`, `Sender` and `connect` for its
+/// [`BlockingRuntime`] (`$runtime`, described as `$on` in the docs).
+#[macro_export]
+macro_rules! blocking_adapter {
+    ($runtime:ident, $on:literal) => {
+        #[doc = concat!("aiographite's direct client over ", $on, ": see [`graphite_driver::BlockingClient`].")]
+        pub type Client = $crate::BlockingClient<$runtime>;
+
+        #[doc = concat!("The background sender on a thread, over ", $on, ": see [`graphite_driver::BlockingSender`].")]
+        pub type Sender = $crate::BlockingSender<$runtime>;
+
+        /// Connects to carbon at `host:port`; `port: None` uses the
+        /// protocol's default. See [`Client`].
+        pub fn connect(
+            host: &str,
+            port: impl Into<Option<u16>>,
+            protocol: $crate::types::Protocol,
+        ) -> Result<Client, $crate::types::SendError> {
+            Client::connect(host, port, protocol)
+        }
+    };
+}
+
+/// The unspecified local address of `addr`'s family, to bind a UDP socket
+/// that then connects to `addr`.
+pub fn unspecified_for(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    match addr {
+        std::net::SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        std::net::SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+    }
+}
+
 /// Why a sender could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -1,7 +1,7 @@
 //! [`Tokio`]: the runtime seam over tokio's sockets, timers and tasks.
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use graphite_driver::{Runtime, Spawn, SpawnError, WrapStream};
@@ -26,16 +26,6 @@ enum Inner {
     Custom(Box<dyn ByoStream>),
 }
 
-impl std::fmt::Debug for TokioLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.0 {
-            Inner::Tcp(_) => "TokioLink::Tcp",
-            Inner::Udp(_) => "TokioLink::Udp",
-            Inner::Custom(_) => "TokioLink::Custom",
-        })
-    }
-}
-
 impl Runtime for Tokio {
     type Link = TokioLink;
 
@@ -53,11 +43,7 @@ impl Runtime for Tokio {
             stream.set_nodelay(true)?;
             return Ok(TokioLink(Inner::Tcp(stream)));
         }
-        let local: SocketAddr = match addr {
-            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-        };
-        let socket = UdpSocket::bind(local).await?;
+        let socket = UdpSocket::bind(graphite_driver::unspecified_for(addr)).await?;
         socket.connect(addr).await?;
         Ok(TokioLink(Inner::Udp(socket)))
     }
@@ -132,5 +118,11 @@ impl<S: ByoStream + 'static> WrapStream<S> for Tokio {
 
     fn wrap(stream: S) -> TokioLink {
         TokioLink(Inner::Custom(Box::new(stream)))
+    }
+}
+
+impl std::fmt::Debug for TokioLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokioLink").finish_non_exhaustive()
     }
 }
