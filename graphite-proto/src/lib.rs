@@ -68,6 +68,7 @@ pub mod pickle;
 pub mod plaintext;
 mod protocol;
 mod punycode;
+pub mod ring;
 mod sanitize;
 pub mod sender;
 mod tags;
