@@ -80,8 +80,10 @@ impl KeySink for Fnv1a32 {
     }
 }
 
-/// carbon-c-relay's 64-bit FNV-1a: each `char` is sign-extended to a 32-bit
-/// `unsigned int`, then zero-extended into the 64-bit state.
+/// carbon-c-relay's 64-bit FNV-1a: each `char` is sign-extended to the
+/// full 64 bits (bytes from 0x80 up become `0xFFFFFFFFFFFFFFxx`), as
+/// `carbon-c-relay -t` shows; a 32-bit extension then zero-extension, as
+/// the 32-bit hash does, routes non-ASCII names elsewhere.
 pub(crate) struct Fnv1a64Signed(u64);
 
 impl Default for Fnv1a64Signed {
@@ -99,7 +101,7 @@ impl Fnv1a64Signed {
 impl KeySink for Fnv1a64Signed {
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0 ^ u64::from(Chars::Signed.widen(b))).wrapping_mul(FNV64_PRIME);
+            self.0 = (self.0 ^ i64::from(b as i8) as u64).wrapping_mul(FNV64_PRIME);
         }
     }
 }
