@@ -371,6 +371,13 @@ impl Relay {
         );
         let conf_path = conf_dir.join("carbon.conf");
         fs::write(&conf_path, conf).expect("carbon.conf");
+        // Read at start-up even though a relay stores nothing.
+        fs::write(
+            conf_dir.join("storage-schemas.conf"),
+            "[default]\npattern = .*\nretentions = 1s:1h\n",
+        )
+        .expect("storage-schemas.conf");
+        let output = File::create(dir.path().join("output.log")).expect("output log");
         let child = Command::new(venv.python())
             .arg(venv.bin("carbon-relay.py"))
             .arg(format!("--config={}", conf_path.display()))
@@ -378,8 +385,8 @@ impl Relay {
             .env("GRAPHITE_ROOT", dir.path())
             .env("GRAPHITE_CONF_DIR", &conf_dir)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stdout(output.try_clone().expect("output log"))
+            .stderr(output)
             .spawn()
             .expect("start carbon-relay.py");
         let log = storage.join("log/carbon-relay-a/console.log");
@@ -412,9 +419,10 @@ impl Relay {
         }
     }
 
-    /// The relay's log, for failure messages.
+    /// The relay's log and output, for failure messages.
     pub fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        let output = fs::read_to_string(self.dir.path().join("output.log")).unwrap_or_default();
+        format!("{output}{}", fs::read_to_string(&self.log).unwrap_or_default())
     }
 
     /// Writes `lines` over one plain TCP connection and closes it.
