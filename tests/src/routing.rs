@@ -320,6 +320,17 @@ impl Relay {
             log,
         };
         relay.wait_listening("carbon-c-relay");
+        // It listens before its servers are started; lines routed before
+        // then never reach them.
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !relay.log().contains("startup sequence complete") {
+            assert!(
+                Instant::now() < deadline,
+                "carbon-c-relay did not complete its start-up within {START_TIMEOUT:?}\n{}",
+                relay.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
         relay
     }
 
@@ -443,5 +454,7 @@ impl Drop for Relay {
     fn drop(&mut self) {
         process::kill(self.child.id());
         let _ = self.child.wait();
+        // carbon-c-relay's unix socket, named after its port.
+        let _ = fs::remove_file(format!("/tmp/.s.carbon-c-relay.{}", self.line_port));
     }
 }
