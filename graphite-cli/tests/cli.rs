@@ -189,14 +189,31 @@ fn route_prints_each_names_destinations_as_the_ring_places_them() {
     let names = ["servers.web1.cpu", "cpu;dc=eu;host=a", "temp.München"];
     let cases: [(&[&str], Compat, HashType, usize); 4] = [
         (&[], Compat::Carbon, HashType::CarbonCh, 1),
-        (&["--hash", "fnv1a_ch", "--replication", "2"], Compat::Carbon, HashType::Fnv1aCh, 2),
         (
-            &["--compat", "carbon-c-relay", "--hash", "jump_fnv1a_ch", "--replication", "3"],
+            &["--hash", "fnv1a_ch", "--replication", "2"],
+            Compat::Carbon,
+            HashType::Fnv1aCh,
+            2,
+        ),
+        (
+            &[
+                "--compat",
+                "carbon-c-relay",
+                "--hash",
+                "jump_fnv1a_ch",
+                "--replication",
+                "3",
+            ],
             Compat::CarbonCRelay,
             HashType::JumpFnv1aCh,
             3,
         ),
-        (&["--compat", "carbon-c-relay"], Compat::CarbonCRelay, HashType::CarbonCh, 1),
+        (
+            &["--compat", "carbon-c-relay"],
+            Compat::CarbonCRelay,
+            HashType::CarbonCh,
+            1,
+        ),
     ];
     for (options, compat, hash, replication) in cases {
         let mut args = vec!["route"];
@@ -206,7 +223,11 @@ fn route_prints_each_names_destinations_as_the_ring_places_them() {
         args.extend(options);
         args.extend(names);
         let out = graphite(&args, "");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let ring = RingConfig::new(compat, hash)
             .replication(replication)
             .build_from_strs(to)
@@ -222,7 +243,11 @@ fn route_prints_each_names_destinations_as_the_ring_places_them() {
                 format!("{name} {}\n", dests.join(" "))
             })
             .collect();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{options:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "{options:?}"
+        );
     }
 
     // Names from stdin, one per line.
@@ -233,7 +258,10 @@ fn route_prints_each_names_destinations_as_the_ring_places_them() {
 
 #[test]
 fn route_refuses_what_no_relay_would_run() {
-    let out = graphite(&["route", "m", "--to", "h:1", "--hash", "jump_fnv1a_ch"], "");
+    let out = graphite(
+        &["route", "m", "--to", "h:1", "--hash", "jump_fnv1a_ch"],
+        "",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("carbon-c-relay"));
     let out = graphite(&["route", "m", "--to", "h"], "");

@@ -34,7 +34,14 @@ pub fn sample_names(prefix: &str, n: usize) -> Vec<String> {
         "queue", "rate",
     ];
     const WIDE: [&str; 8] = [
-        "München", "温度", "naïve", "Ωmega", "emoji🙂", "café", "данные", "ürün",
+        "München",
+        "温度",
+        "naïve",
+        "Ωmega",
+        "emoji🙂",
+        "café",
+        "данные",
+        "ürün",
     ];
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
@@ -221,7 +228,10 @@ pub fn c_relay_test_mode(config: &str, names: &[String]) -> Vec<Vec<String>> {
     let mut input = names.join("\n");
     input.push('\n');
     let out = process::run_ok(
-        Command::new(c_relay_binary()).arg("-t").arg("-f").arg(&conf),
+        Command::new(c_relay_binary())
+            .arg("-t")
+            .arg("-f")
+            .arg(&conf),
         input.as_bytes(),
         Duration::from_secs(120),
     );
@@ -433,7 +443,10 @@ impl Relay {
     /// The relay's log and output, for failure messages.
     pub fn log(&self) -> String {
         let output = fs::read_to_string(self.dir.path().join("output.log")).unwrap_or_default();
-        format!("{output}{}", fs::read_to_string(&self.log).unwrap_or_default())
+        format!(
+            "{output}{}",
+            fs::read_to_string(&self.log).unwrap_or_default()
+        )
     }
 
     /// Writes `lines` over one plain TCP connection and closes it.

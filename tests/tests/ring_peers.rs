@@ -30,7 +30,14 @@ fn caches() -> [Carbon; 3] {
 /// Sends `sent` (names as the relay receives them) through `relay`, then
 /// checks that each stored name (`stored[i]`, the name as the relay
 /// forwards it) is on exactly the caches `ring` gives `sent[i]`.
-fn check(label: &str, relay: &Relay, caches: &[Carbon; 3], ring: &Ring, sent: &[String], stored: &[String]) {
+fn check(
+    label: &str,
+    relay: &Relay,
+    caches: &[Carbon; 3],
+    ring: &Ring,
+    sent: &[String],
+    stored: &[String],
+) {
     let started = Instant::now();
     let timestamp = now() - 60;
     let mut lines = String::new();
@@ -123,8 +130,16 @@ fn carbon_c_relay_places_every_series_where_our_ring_does() {
         (HashType::Fnv1aCh, 1, &[Some("a"), Some("b"), Some("c")]),
         // Keys "i-127.0.0.1:port": instances are not needed.
         (HashType::Fnv1aCh, 2, &[None, None, None]),
-        (HashType::JumpFnv1aCh, 1, &[Some("2"), Some("10"), Some("1")]),
-        (HashType::JumpFnv1aCh, 2, &[Some("2"), Some("10"), Some("1")]),
+        (
+            HashType::JumpFnv1aCh,
+            1,
+            &[Some("2"), Some("10"), Some("1")],
+        ),
+        (
+            HashType::JumpFnv1aCh,
+            2,
+            &[Some("2"), Some("10"), Some("1")],
+        ),
     ];
     for (n, (hash, replication, instances)) in configs.into_iter().enumerate() {
         let label = format!("carbon-c-relay {hash} R={replication}");

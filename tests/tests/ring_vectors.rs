@@ -59,12 +59,22 @@ fn python_sets() -> Vec<(&'static str, Vec<String>)> {
             // fnv1a_ch keys are "i-None" for all four: every point collides
             // and is bumped.
             "four hosts, no instances",
-            strings(&["10.0.0.1:2004", "10.0.0.2:2004", "10.0.0.3:2004", "10.0.0.4:2004"]),
+            strings(&[
+                "10.0.0.1:2004",
+                "10.0.0.2:2004",
+                "10.0.0.3:2004",
+                "10.0.0.4:2004",
+            ]),
         ),
         (
             // fnv1a_ch: two hosts share instance "a": colliding points.
             "shared instance names",
-            strings(&["10.0.0.1:2004:a", "10.0.0.2:2004:a", "10.0.0.1:2104:b", "10.0.0.3:2004"]),
+            strings(&[
+                "10.0.0.1:2004:a",
+                "10.0.0.2:2004:a",
+                "10.0.0.1:2104:b",
+                "10.0.0.3:2004",
+            ]),
         ),
         ("nineteen mixed", many),
     ]
@@ -92,7 +102,12 @@ fn relay_sets() -> Vec<(&'static str, Vec<String>)> {
             // carbon_ch keys ignore the port: the second and third server
             // collide with the first at every point and vanish.
             "one host, no instances",
-            strings(&["127.0.0.1:2003", "127.0.0.1:2004", "127.0.0.1:2005", "10.0.0.9:2003"]),
+            strings(&[
+                "127.0.0.1:2003",
+                "127.0.0.1:2004",
+                "127.0.0.1:2005",
+                "10.0.0.9:2003",
+            ]),
         ),
         (
             "numeric and string instances",
@@ -108,7 +123,12 @@ fn relay_sets() -> Vec<(&'static str, Vec<String>)> {
         ),
         (
             "shared instance names",
-            strings(&["10.0.0.1:2004:a", "10.0.0.2:2004:a", "10.0.0.1:2104:b", "10.0.0.3:2004"]),
+            strings(&[
+                "10.0.0.1:2004:a",
+                "10.0.0.2:2004:a",
+                "10.0.0.1:2104:b",
+                "10.0.0.3:2004",
+            ]),
         ),
         ("twenty-one mixed", many),
     ]
@@ -152,7 +172,8 @@ fn python_carbon_consistent_hashing_router() {
     let mut cases = Vec::new();
     for (label, set) in python_sets() {
         for hash in ["carbon_ch", "fnv1a_ch"] {
-            for (replication, diverse) in [(1, true), (2, true), (2, false), (3, true), (3, false)] {
+            for (replication, diverse) in [(1, true), (2, true), (2, false), (3, true), (3, false)]
+            {
                 cases.push((label, hash, replication, diverse, set.clone()));
             }
         }
@@ -189,7 +210,10 @@ fn carbon_c_relay_test_mode() {
                     .build_from_strs(&set)
                     .expect("a ring");
                 let servers: Vec<String> = ring.destinations().iter().map(c_relay_server).collect();
-                if hash == HashType::CarbonCh && label == "one host, no instances" && replication > 2 {
+                if hash == HashType::CarbonCh
+                    && label == "one host, no instances"
+                    && replication > 2
+                {
                     // Two servers hold the whole ring: the relay would look
                     // for a third for ever.
                     continue;

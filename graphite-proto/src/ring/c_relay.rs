@@ -6,8 +6,7 @@ use std::cmp::Ordering;
 use std::fmt::Write as _;
 
 use super::hash::{
-    Chars, Fnv1a32, Fnv1a64Signed, Md5Position, fnv1a_position, jump_bucket,
-    md5_position, xorshift,
+    Chars, Fnv1a32, Fnv1a64Signed, Md5Position, fnv1a_position, jump_bucket, md5_position, xorshift,
 };
 use super::{Destination, HashKey, REPLICAS};
 
@@ -96,10 +95,13 @@ fn strtol(text: &str) -> (i64, bool) {
     let mut overflow = false;
     for &b in &bytes[i..i + digits] {
         let d = i64::from(b - b'0');
-        match value
-            .checked_mul(10)
-            .and_then(|v| if negative { v.checked_sub(d) } else { v.checked_add(d) })
-        {
+        match value.checked_mul(10).and_then(|v| {
+            if negative {
+                v.checked_sub(d)
+            } else {
+                v.checked_add(d)
+            }
+        }) {
             Some(v) => value = v,
             None => overflow = true,
         }
@@ -191,13 +193,19 @@ impl RelayRing {
         let mut tmp = Vec::with_capacity(entries.len());
         match hash {
             RelayHash::Carbon => {
-                glibc_msort(&mut entries, &mut tmp, &|l, r| carbon_order(destinations, l, r));
+                glibc_msort(&mut entries, &mut tmp, &|l, r| {
+                    carbon_order(destinations, l, r)
+                });
             }
             RelayHash::Fnv1a => {
-                glibc_msort(&mut entries, &mut tmp, &|l, r| fnv1a_order(destinations, l, r));
+                glibc_msort(&mut entries, &mut tmp, &|l, r| {
+                    fnv1a_order(destinations, l, r)
+                });
             }
             RelayHash::Jump => {
-                glibc_msort(&mut entries, &mut tmp, &|l, r| jump_order(destinations, l, r));
+                glibc_msort(&mut entries, &mut tmp, &|l, r| {
+                    jump_order(destinations, l, r)
+                });
             }
         }
         if hash != RelayHash::Jump {
@@ -251,7 +259,13 @@ impl RelayRing {
 
     /// `ch_get_nodes`: `replication` distinct servers (at most the number
     /// of servers, which the caller guarantees).
-    pub(crate) fn route(&self, name: &[u8], key: HashKey, replication: usize, out: &mut Vec<usize>) {
+    pub(crate) fn route(
+        &self,
+        name: &[u8],
+        key: HashKey,
+        replication: usize,
+        out: &mut Vec<usize>,
+    ) {
         out.clear();
         let len = self.entries.len();
         if len == 0 {
@@ -348,7 +362,7 @@ mod tests {
     fn jump_orders_instances_numerically_then_by_config() {
         let d: Vec<Destination> = ["h:1:10", "h:2", "h:3:9", "h:4:b", "h:5"]
             .iter()
-            .map(|s| s.parse().unwrap())
+            .map(|s| s.parse().expect("valid"))
             .collect();
         let ring = RelayRing::new(RelayHash::Jump, &d);
         let order: Vec<usize> = ring.bucket_order().collect();

@@ -206,7 +206,7 @@ mod tests {
     use super::*;
 
     fn dest(s: &str) -> Destination {
-        s.parse().unwrap()
+        s.parse().expect("valid")
     }
 
     #[test]

@@ -37,6 +37,14 @@ pub struct Destination {
 }
 
 /// Why a destination was refused.
+///
+/// ```
+/// use graphite_proto::ring::{Destination, DestinationError};
+/// assert_eq!(
+///     "h:1:a b".parse::<Destination>(),
+///     Err(DestinationError::InvalidByte { byte: b' ', offset: 5 })
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DestinationError {
@@ -62,7 +70,9 @@ pub enum DestinationError {
     #[error("destination has an empty instance after the last ':'")]
     EmptyInstance,
     /// A byte that cannot appear in a host or an instance.
-    #[error("byte 0x{byte:02X} at offset {offset} cannot appear in a destination's host or instance")]
+    #[error(
+        "byte 0x{byte:02X} at offset {offset} cannot appear in a destination's host or instance"
+    )]
     InvalidByte {
         /// The byte.
         byte: u8,
@@ -74,7 +84,10 @@ pub enum DestinationError {
 /// Printable ASCII, no whitespace, no brackets.
 fn check_text(text: &str, base: usize, allow_colon: bool) -> Result<(), DestinationError> {
     for (offset, byte) in text.bytes().enumerate() {
-        let ok = byte.is_ascii_graphic() && byte != b'[' && byte != b']' && (allow_colon || byte != b':');
+        let ok = byte.is_ascii_graphic()
+            && byte != b'['
+            && byte != b']'
+            && (allow_colon || byte != b':');
         if !ok {
             return Err(DestinationError::InvalidByte {
                 byte,
@@ -174,7 +187,12 @@ impl FromStr for Destination {
         }
         let (host, host_at, rest, rest_at) = if let Some(inner) = s.strip_prefix('[') {
             let close = inner.find("]:").ok_or(DestinationError::UnclosedBracket)?;
-            (&inner[..close], lead + 1, &inner[close + 2..], lead + close + 3)
+            (
+                &inner[..close],
+                lead + 1,
+                &inner[close + 2..],
+                lead + close + 3,
+            )
         } else {
             let colon = s.find(':').ok_or(DestinationError::MissingPort)?;
             (&s[..colon], lead, &s[colon + 1..], lead + colon + 1)
@@ -236,28 +254,51 @@ mod tests {
 
     #[test]
     fn parses_carbon_destinations() {
-        let d: Destination = " 127.0.0.1:2004 ".parse().unwrap();
-        assert_eq!((d.host(), d.port(), d.instance()), ("127.0.0.1", 2004, None));
-        let d: Destination = "[fe80::1]:2104:b".parse().unwrap();
-        assert_eq!((d.host(), d.port(), d.instance()), ("fe80::1", 2104, Some("b")));
+        let d: Destination = " 127.0.0.1:2004 ".parse().expect("valid");
+        assert_eq!(
+            (d.host(), d.port(), d.instance()),
+            ("127.0.0.1", 2004, None)
+        );
+        let d: Destination = "[fe80::1]:2104:b".parse().expect("valid");
+        assert_eq!(
+            (d.host(), d.port(), d.instance()),
+            ("fe80::1", 2104, Some("b"))
+        );
         assert_eq!(d.to_string(), "[fe80::1]:2104:b");
     }
 
     #[test]
     fn refuses_with_a_reason() {
         use DestinationError as E;
-        let err = |s: &str| s.parse::<Destination>().unwrap_err();
+        let err = |s: &str| s.parse::<Destination>().expect_err("refused");
         assert_eq!(err(""), E::Empty);
         assert_eq!(err("host"), E::MissingPort);
         assert_eq!(err(":2003"), E::EmptyHost);
         assert_eq!(err("[::1:2003"), E::UnclosedBracket);
         assert_eq!(err("h:0"), E::InvalidPort { text: "0".into() });
         assert_eq!(err("h:+1"), E::InvalidPort { text: "+1".into() });
-        assert_eq!(err("h:65536"), E::InvalidPort { text: "65536".into() });
+        assert_eq!(
+            err("h:65536"),
+            E::InvalidPort {
+                text: "65536".into()
+            }
+        );
         assert_eq!(err("h:1:"), E::EmptyInstance);
         assert!("h'x:1".parse::<Destination>().is_ok(), "repr quotes it");
-        assert_eq!(err("h:1:a b"), E::InvalidByte { byte: b' ', offset: 5 });
-        assert_eq!(err("h\u{e9}:1"), E::InvalidByte { byte: 0xC3, offset: 1 });
+        assert_eq!(
+            err("h:1:a b"),
+            E::InvalidByte {
+                byte: b' ',
+                offset: 5
+            }
+        );
+        assert_eq!(
+            err("h\u{e9}:1"),
+            E::InvalidByte {
+                byte: 0xC3,
+                offset: 1
+            }
+        );
     }
 
     proptest! {

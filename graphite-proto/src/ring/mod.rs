@@ -73,6 +73,12 @@ pub enum HashType {
 }
 
 /// A hash name neither carbon knows.
+///
+/// ```
+/// use graphite_proto::ring::HashType;
+/// let err = "md5".parse::<HashType>().unwrap_err();
+/// assert_eq!(err.text, "md5");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown hash {text:?}: expected carbon_ch, fnv1a_ch or jump_fnv1a_ch")]
 pub struct ParseHashTypeError {
@@ -124,6 +130,11 @@ pub enum Compat {
 }
 
 /// A compatibility name that is neither `carbon` nor `carbon-c-relay`.
+///
+/// ```
+/// use graphite_proto::ring::Compat;
+/// assert!("graphite".parse::<Compat>().is_err());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown compatibility {text:?}: expected carbon or carbon-c-relay")]
 pub struct ParseCompatError {
@@ -155,6 +166,15 @@ impl fmt::Display for Compat {
 }
 
 /// Why a ring could not be built.
+///
+/// ```
+/// use graphite_proto::ring::{Compat, HashType, RingConfig, RingError};
+/// let relay = RingConfig::new(Compat::CarbonCRelay, HashType::CarbonCh).replication(3);
+/// assert_eq!(
+///     relay.build_from_strs(["a:1", "b:1"]).unwrap_err(),
+///     RingError::ReplicationExceedsDestinations { replication: 3, destinations: 2 }
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RingError {
@@ -165,7 +185,9 @@ pub enum RingError {
     #[error("replication must be at least 1")]
     ZeroReplication,
     /// carbon-c-relay refuses a replication above its number of servers.
-    #[error("replication {replication} exceeds the {destinations} servers (carbon-c-relay refuses it)")]
+    #[error(
+        "replication {replication} exceeds the {destinations} servers (carbon-c-relay refuses it)"
+    )]
     ReplicationExceedsDestinations {
         /// The replication asked for.
         replication: usize,
@@ -334,7 +356,9 @@ impl RingConfig {
         if self.replication == 0 {
             return Err(RingError::ZeroReplication);
         }
-        let diverse = self.diverse_replicas.unwrap_or(self.compat == Compat::Carbon);
+        let diverse = self
+            .diverse_replicas
+            .unwrap_or(self.compat == Compat::Carbon);
         let key = self
             .hash_key
             .unwrap_or_else(|| HashKey::default_for(self.compat));
@@ -378,7 +402,7 @@ impl RingConfig {
             }
         };
         Ok(Ring {
-            config: RingConfig {
+            config: Self {
                 diverse_replicas: Some(diverse),
                 hash_key: Some(key),
                 ..self

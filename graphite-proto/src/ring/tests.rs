@@ -16,9 +16,9 @@ fn destinations() -> impl Strategy<Value = Vec<Destination>> {
     prop::collection::vec(one, 2..12).prop_filter_map("at least two distinct", |list| {
         let mut out: Vec<Destination> = Vec::new();
         for (host, port, instance) in list {
-            let clash = out.iter().any(|d| {
-                d.host() == host && (d.port() == port || d.instance() == instance)
-            });
+            let clash = out
+                .iter()
+                .any(|d| d.host() == host && (d.port() == port || d.instance() == instance));
             if clash {
                 continue;
             }
@@ -77,7 +77,7 @@ proptest! {
         key in prop::sample::select(vec![HashKey::Full, HashKey::RelayRewritten]),
     ) {
         let replication = replication.min(dests.len());
-        let ring = config(compat, hash, replication, diverse).hash_key(key).build(dests.clone()).unwrap();
+        let ring = config(compat, hash, replication, diverse).hash_key(key).build(dests.clone()).expect("valid");
         let mut out = Vec::new();
         for name in &names {
             ring.route_into(name, &mut out);
@@ -102,9 +102,9 @@ proptest! {
         names in names(),
     ) {
         let replication = replication.min(dests.len() - 1);
-        let ring = config(compat, hash, replication, diverse).build(dests.clone()).unwrap();
+        let ring = config(compat, hash, replication, diverse).build(dests.clone()).expect("valid");
         let removed = removed.index(dests.len());
-        let smaller = ring.without(removed).unwrap();
+        let smaller = ring.without(removed).expect("valid");
         let renumber = |d: usize| if d > removed { d - 1 } else { d };
         for name in &names {
             let before = ring.route(name);
@@ -124,12 +124,12 @@ proptest! {
         names in names(),
     ) {
         let dests: Vec<Destination> = (1..=count)
-            .map(|i| Destination::new("10.0.0.1", 2000 + i as u16).unwrap().with_instance(&i.to_string()).unwrap())
+            .map(|i| Destination::new("10.0.0.1", 2000 + i as u16).expect("valid").with_instance(&i.to_string()).expect("valid"))
             .collect();
         let config = RingConfig::new(Compat::CarbonCRelay, HashType::JumpFnv1aCh);
-        let full = config.build(dests.clone()).unwrap();
+        let full = config.build(dests.clone()).expect("valid");
         let last = count - 1;
-        let smaller = full.without(last).unwrap();
+        let smaller = full.without(last).expect("valid");
         for name in &names {
             let (before, after) = (full.primary(name), smaller.primary(name));
             // Removing the last bucket moves only its series; read the other
@@ -151,43 +151,68 @@ proptest! {
 
 #[test]
 fn configuration_errors_are_typed() {
-    let d = |s: &str| s.parse::<Destination>().unwrap();
+    let d = |s: &str| s.parse::<Destination>().expect("valid");
     let relay = RingConfig::new(Compat::CarbonCRelay, HashType::CarbonCh);
-    assert_eq!(relay.build(vec![]).unwrap_err(), RingError::NoDestinations);
     assert_eq!(
-        relay.replication(0).build(vec![d("a:1")]).unwrap_err(),
+        relay.build(vec![]).expect_err("refused"),
+        RingError::NoDestinations
+    );
+    assert_eq!(
+        relay
+            .replication(0)
+            .build(vec![d("a:1")])
+            .expect_err("refused"),
         RingError::ZeroReplication
     );
     assert_eq!(
-        relay.replication(3).build(vec![d("a:1"), d("b:1")]).unwrap_err(),
+        relay
+            .replication(3)
+            .build(vec![d("a:1"), d("b:1")])
+            .expect_err("refused"),
         RingError::ReplicationExceedsDestinations {
             replication: 3,
             destinations: 2
         }
     );
     assert_eq!(
-        relay.diverse_replicas(true).build(vec![d("a:1")]).unwrap_err(),
+        relay
+            .diverse_replicas(true)
+            .build(vec![d("a:1")])
+            .expect_err("refused"),
         RingError::DiverseReplicasUnsupported
     );
-    let many: Vec<Destination> = (1..=65).map(|p| Destination::new("h", p).unwrap()).collect();
+    let many: Vec<Destination> = (1..=65)
+        .map(|p| Destination::new("h", p).expect("valid"))
+        .collect();
     assert_eq!(
-        relay.build(many).unwrap_err(),
+        relay.build(many).expect_err("refused"),
         RingError::TooManyDestinations { count: 65, max: 64 }
     );
     assert!(matches!(
         relay.build(vec![d("h:1:a"), d("h:1:b")]),
-        Err(RingError::DuplicateDestination { first: 0, second: 1, .. })
+        Err(RingError::DuplicateDestination {
+            first: 0,
+            second: 1,
+            ..
+        })
     ));
     let carbon = RingConfig::new(Compat::Carbon, HashType::CarbonCh);
     assert!(matches!(
         carbon.build(vec![d("h:1"), d("h:2")]),
-        Err(RingError::DuplicateDestination { first: 0, second: 1, .. })
+        Err(RingError::DuplicateDestination {
+            first: 0,
+            second: 1,
+            ..
+        })
     ));
     // Python carbon allows more replicas than hosts and returns what it has.
-    let ring = carbon.replication(5).build(vec![d("h:1:a"), d("g:1")]).unwrap();
+    let ring = carbon
+        .replication(5)
+        .build(vec![d("h:1:a"), d("g:1")])
+        .expect("valid");
     assert_eq!(ring.route("m").len(), 2);
     assert_eq!(
-        ring.without(2).unwrap_err(),
+        ring.without(2).expect_err("refused"),
         RingError::IndexOutOfRange { index: 2, len: 2 }
     );
 }
@@ -199,7 +224,7 @@ fn relay_carbon_ch_ring_loses_instance_less_servers_on_one_host() {
     let ring = RingConfig::new(Compat::CarbonCRelay, HashType::CarbonCh)
         .replication(2)
         .build_from_strs(["127.0.0.1:2003", "127.0.0.1:2004"])
-        .unwrap();
+        .expect("valid");
     for name in ["a", "b.c", "d;e=f"] {
         assert_eq!(ring.route(name), [0]);
     }
