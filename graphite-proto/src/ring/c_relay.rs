@@ -230,29 +230,38 @@ impl RelayRing {
         }
     }
 
-    /// The first server of `name` without collecting replicas.
-    pub(crate) fn primary(&self, name: &[u8], key: HashKey) -> usize {
-        let position = match self.hash {
+    /// The name's ring position (`carbon_ch`, `fnv1a_ch`) or 64-bit hash
+    /// (jump).
+    fn hash_of(&self, name: &[u8], key: HashKey) -> u64 {
+        match self.hash {
             RelayHash::Carbon => {
                 let mut sink = Md5Position::default();
                 key.feed(name, &mut sink);
-                sink.finish()
+                u64::from(sink.finish())
             }
             RelayHash::Fnv1a => {
                 let mut sink = Fnv1a32::new(Chars::Signed);
                 key.feed(name, &mut sink);
-                sink.finish()
+                u64::from(sink.finish())
             }
             RelayHash::Jump => {
                 let mut sink = Fnv1a64Signed::default();
                 key.feed(name, &mut sink);
-                let bucket = jump_bucket(sink.finish(), self.entries.len().max(1));
-                return self.entries.get(bucket).map_or(0, |e| e.1 as usize);
+                sink.finish()
             }
+        }
+    }
+
+    /// The first server of `name` without collecting replicas.
+    pub(crate) fn primary(&self, name: &[u8], key: HashKey) -> usize {
+        let hash = self.hash_of(name, key);
+        let index = if self.hash == RelayHash::Jump {
+            jump_bucket(hash, self.entries.len().max(1))
+        } else {
+            self.entries.partition_point(|e| u64::from(e.0) < hash)
         };
-        let t = self.entries.partition_point(|e| e.0 < position);
         self.entries
-            .get(t)
+            .get(index)
             .or_else(|| self.entries.first())
             .map_or(0, |e| e.1 as usize)
     }
@@ -271,29 +280,16 @@ impl RelayRing {
         if len == 0 {
             return;
         }
-        let position = match self.hash {
-            RelayHash::Carbon => {
-                let mut sink = Md5Position::default();
-                key.feed(name, &mut sink);
-                sink.finish()
-            }
-            RelayHash::Fnv1a => {
-                let mut sink = Fnv1a32::new(Chars::Signed);
-                key.feed(name, &mut sink);
-                sink.finish()
-            }
-            RelayHash::Jump => {
-                let mut sink = Fnv1a64Signed::default();
-                key.feed(name, &mut sink);
-                self.jump(sink.finish(), replication, out);
-                return;
-            }
-        };
+        let hash = self.hash_of(name, key);
+        if self.hash == RelayHash::Jump {
+            self.jump(hash, replication, out);
+            return;
+        }
         // Binary search for the first entry at or after the position; a
         // duplicated position carries its first server throughout. The
         // relay itself would loop for ever when asked for more servers
         // than the ring holds; this stops at what it holds.
-        let mut t = self.entries.partition_point(|e| e.0 < position);
+        let mut t = self.entries.partition_point(|e| u64::from(e.0) < hash);
         while out.len() < replication.min(self.present) {
             if t >= len {
                 t = 0;
