@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use graphite_cli::backend::{Backend, Runtime};
 use graphite_cli::input;
 use graphite_cli::listen::{Listener, Received};
+use graphite_cli::routing::{RingArgs, print_routes};
 use graphite_proto::sender::{OverflowPolicy, PushError, ReplayWindow, SenderConfig, Stats};
 use graphite_proto::{Datapoint, Protocol};
 
@@ -50,6 +51,23 @@ enum Command {
         /// The encoded name.
         name: String,
     },
+    /// Print each name's destination(s) on a ring of carbons, without
+    /// sending: `NAME DEST [DEST...]`, primary first.
+    #[command(
+        long_about = "Print each name's destination(s) on a consistent-hash ring of carbons, \
+                      placed exactly as Python carbon's carbon-relay or carbon-c-relay 3.7.3 \
+                      places them, without sending anything. Names come from the arguments, \
+                      or one per stdin line. Output: `NAME DEST [DEST...]`, primary first."
+    )]
+    Route(RouteArgs),
+}
+
+#[derive(Args)]
+struct RouteArgs {
+    #[command(flatten)]
+    ring: RingArgs,
+    /// Metric names (omit to read one per stdin line).
+    names: Vec<String>,
 }
 
 #[derive(Args)]
@@ -145,6 +163,7 @@ fn main() -> ExitCode {
             Ok(true)
         }
         Command::DecodeName { name } => decode_name(&name),
+        Command::Route(args) => route(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -431,6 +450,19 @@ fn listen(args: &ListenArgs) -> Result<bool, Failure> {
         if args.count.is_some_and(|max| seen + 1 >= max) {
             break;
         }
+    }
+    Ok(true)
+}
+
+fn route(args: &RouteArgs) -> Result<bool, Failure> {
+    let ring = args.ring.ring()?;
+    let mut out = io::stdout().lock();
+    if args.names.is_empty() {
+        let lines: Vec<String> = io::stdin().lock().lines().collect::<Result<_, _>>()?;
+        let names = lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty());
+        print_routes(&ring, names, &mut out)?;
+    } else {
+        print_routes(&ring, args.names.iter().map(String::as_str), &mut out)?;
     }
     Ok(true)
 }

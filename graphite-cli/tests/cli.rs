@@ -199,3 +199,98 @@ fn send_to_carbon_through_every_runtime_refusing_hostile_lines() {
         "carbon stored only the valid series: {files:?}"
     );
 }
+
+#[test]
+fn route_prints_each_names_destinations_as_the_ring_places_them() {
+    use graphite_proto::ring::{Compat, HashType, RingConfig};
+
+    let to = ["10.0.0.1:2004:a", "10.0.0.2:2004:b", "10.0.0.3:2004:c"];
+    let names = ["servers.web1.cpu", "cpu;dc=eu;host=a", "temp.München"];
+    let cases: [(&[&str], Compat, HashType, usize); 4] = [
+        (&[], Compat::Carbon, HashType::CarbonCh, 1),
+        (
+            &["--hash", "fnv1a_ch", "--replication", "2"],
+            Compat::Carbon,
+            HashType::Fnv1aCh,
+            2,
+        ),
+        (
+            &[
+                "--compat",
+                "carbon-c-relay",
+                "--hash",
+                "jump_fnv1a_ch",
+                "--replication",
+                "3",
+            ],
+            Compat::CarbonCRelay,
+            HashType::JumpFnv1aCh,
+            3,
+        ),
+        (
+            &["--compat", "carbon-c-relay"],
+            Compat::CarbonCRelay,
+            HashType::CarbonCh,
+            1,
+        ),
+    ];
+    for (options, compat, hash, replication) in cases {
+        let mut args = vec!["route"];
+        for t in to {
+            args.extend(["--to", t]);
+        }
+        args.extend(options);
+        args.extend(names);
+        let out = graphite(&args, "");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ring = RingConfig::new(compat, hash)
+            .replication(replication)
+            .build_from_strs(to)
+            .expect("a ring");
+        let expected: String = names
+            .iter()
+            .map(|name| {
+                let dests: Vec<String> = ring
+                    .route(name)
+                    .iter()
+                    .map(|&i| ring.destinations()[i].to_string())
+                    .collect();
+                format!("{name} {}\n", dests.join(" "))
+            })
+            .collect();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "{options:?}"
+        );
+    }
+
+    // Names from stdin, one per line.
+    let out = graphite(&["route", "--to", to[0], "--to", to[1]], "a.b\n\nc.d\n");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}
+
+#[test]
+fn route_refuses_what_no_relay_would_run() {
+    let out = graphite(
+        &["route", "m", "--to", "h:1", "--hash", "jump_fnv1a_ch"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("carbon-c-relay"));
+    let out = graphite(&["route", "m", "--to", "h"], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no port"));
+    let out = graphite(&["route", "m", "--to", "h:1", "--to", "h:2"], "");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("host and instance"),
+        "Python carbon keys destinations by host and instance"
+    );
+    let out = graphite(&["route", "m", "--to", "h:1", "--hash", "md5"], "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("carbon_ch, fnv1a_ch or jump_fnv1a_ch"));
+}

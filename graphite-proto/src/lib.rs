@@ -33,6 +33,8 @@
 //! - **Wire formats**, each with an encoder into [`bytes::BufMut`] and a
 //!   decoder: [`plaintext`] lines, [`pickle`] frames (split under carbon's
 //!   1 MiB limit), [`udp`] datagrams (whole lines only).
+//! - **Hash rings** ([`ring`]): which of several carbons a metric belongs
+//!   on, exactly as carbon's `carbon-relay` or carbon-c-relay 3.7.3 decide.
 //!
 //! # Encoding a batch
 //!
@@ -69,6 +71,7 @@ pub mod pickle;
 pub mod plaintext;
 mod protocol;
 mod punycode;
+pub mod ring;
 mod sanitize;
 pub mod sender;
 mod tags;

@@ -95,7 +95,8 @@ pub struct Carbon {
     pub pickle_port: u16,
 }
 
-fn free_tcp_port() -> u16 {
+/// A free ephemeral TCP port on loopback.
+pub fn free_tcp_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("ephemeral TCP port")
