@@ -96,6 +96,13 @@ impl Runtime for AsyncIo {
         }
     }
 
+    fn send_queue(link: &AsyncIoLink) -> Option<usize> {
+        let Inner::Tcp(stream) = &link.0 else {
+            return None;
+        };
+        graphite_driver::send_queue(stream)
+    }
+
     async fn closed(link: &mut AsyncIoLink) -> io::Error {
         let Inner::Tcp(stream) = &mut link.0 else {
             return std::future::pending().await;

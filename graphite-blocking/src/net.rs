@@ -61,6 +61,14 @@ impl BlockingRuntime for Std {
         link.0.flush()
     }
 
+    fn send_queue(link: &StdLink) -> Option<usize> {
+        if let Link::Tcp(stream) = &link.0 {
+            graphite_driver::send_queue(stream)
+        } else {
+            None
+        }
+    }
+
     fn peer_closed(link: &mut StdLink) -> Option<io::Error> {
         link.0.peer_closed()
     }

@@ -39,6 +39,10 @@ pub trait BlockingRuntime: Send + Sync + 'static {
     /// Flushes what the link itself buffers.
     fn flush(link: &mut Self::Link) -> io::Result<()>;
 
+    /// The kernel's send queue of a TCP link, in bytes (see
+    /// [`send_queue`](crate::send_queue)); `None` for other links.
+    fn send_queue(link: &Self::Link) -> Option<usize>;
+
     /// The error that says the peer has closed the connection, checked
     /// without waiting; `None` while it is open (or when it cannot tell).
     fn peer_closed(link: &mut Self::Link) -> Option<io::Error>;
@@ -222,12 +226,12 @@ fn drive<R: BlockingRuntime>(driver: &Driver, target: &Target, protocol: Protoco
                     None => R::write(l, &bytes, limit),
                 };
                 match result {
-                    Ok(n) => driver.written(Ok(n)),
+                    Ok(n) => driver.wrote(n, R::send_queue(l)),
                     // The slice ran out: back to the core's timers.
                     Err(e) if is_time_out(&e) => {}
                     Err(e) => {
                         link = None;
-                        driver.written(Err(&e));
+                        driver.failed(&e);
                     }
                 }
             }
@@ -241,7 +245,7 @@ fn drive<R: BlockingRuntime>(driver: &Driver, target: &Target, protocol: Protoco
             (_, l) => {
                 if let Some(e) = l.and_then(|l| R::peer_closed(l)) {
                     link = None;
-                    driver.written(Err(&e));
+                    driver.failed(&e);
                     continue;
                 }
                 let _ = wake.wait_timeout(until_timer.map_or(IDLE_CHECK, |t| t.min(IDLE_CHECK)));

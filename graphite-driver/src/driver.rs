@@ -44,10 +44,10 @@ pub(crate) async fn drive<R: Runtime>(driver: Driver, target: Target, protocol: 
                     None
                 };
                 match write.or(interrupted).await {
-                    Some(Ok(n)) => driver.written(Ok(n)),
+                    Some(Ok(n)) => driver.wrote(n, R::send_queue(l)),
                     Some(Err(e)) => {
                         link = None;
-                        driver.written(Err(&e));
+                        driver.failed(&e);
                     }
                     None => {}
                 }
@@ -68,7 +68,7 @@ pub(crate) async fn drive<R: Runtime>(driver: Driver, target: Target, protocol: 
                 };
                 if let Wake::PeerClosed(e) = peer.or(other).await {
                     link = None;
-                    driver.written(Err(&e));
+                    driver.failed(&e);
                 }
             }
             (output, None) => {

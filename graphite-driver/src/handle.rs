@@ -427,15 +427,21 @@ impl Driver {
         }
     }
 
-    /// Reports a write: bytes written, or the error that ended the
-    /// connection (the adapter has dropped it).
-    pub fn written(&self, result: Result<usize, &dyn fmt::Display>) {
+    /// Reports a write of `n` bytes, with the kernel's send queue after it
+    /// (see [`send_queue`](crate::send_queue)) when the link can tell.
+    pub fn wrote(&self, n: usize, send_queue: Option<usize>) {
         let now = Instant::now();
         let mut core = self.shared.lock();
-        match result {
-            Ok(n) => core.on_written(now, n),
-            Err(e) => core.on_error(now, e),
+        if let Some(bytes) = send_queue {
+            core.on_send_queue(bytes);
         }
+        core.on_written(now, n);
+    }
+
+    /// Reports the error that ended the connection (the adapter has
+    /// dropped it): a failed write, or the peer closing.
+    pub fn failed(&self, error: &dyn fmt::Display) {
+        self.shared.lock().on_error(Instant::now(), error);
     }
 }
 

@@ -32,6 +32,7 @@ mod connect;
 mod driver;
 mod handle;
 mod runtime;
+mod send_queue;
 mod sender;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -41,6 +42,7 @@ pub use client::Client;
 pub use event_listener::{EventListener, Listener};
 pub use handle::{DROP_FLUSH_TIMEOUT, Driver, Handle, Turn, channel};
 pub use runtime::{Runtime, Spawn, WrapStream};
+pub use send_queue::send_queue;
 pub use sender::{Sender, SenderTask};
 
 use graphite_proto::Protocol;

@@ -39,6 +39,10 @@ pub trait Runtime: Send + Sync + 'static {
     /// Flushes what the link itself buffers (a TLS stream, say).
     fn flush(link: &mut Self::Link) -> impl Future<Output = io::Result<()>> + Send;
 
+    /// The kernel's send queue of a TCP link, in bytes (see
+    /// [`send_queue`](crate::send_queue)); `None` for other links.
+    fn send_queue(link: &Self::Link) -> Option<usize>;
+
     /// Completes when the peer has closed the connection (end of stream or
     /// an error); never, for links that cannot tell (UDP, user streams).
     /// Carbon never sends anything, so bytes read are discarded.

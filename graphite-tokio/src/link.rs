@@ -63,6 +63,13 @@ impl Runtime for Tokio {
         }
     }
 
+    fn send_queue(link: &TokioLink) -> Option<usize> {
+        match &link.0 {
+            Inner::Tcp(stream) => graphite_driver::send_queue(stream),
+            _ => None,
+        }
+    }
+
     async fn closed(link: &mut TokioLink) -> io::Error {
         let Inner::Tcp(stream) = &link.0 else {
             return std::future::pending().await;

@@ -34,6 +34,23 @@ pub enum OverflowPolicy {
 /// seconds turns "lost in a restart" into "stored". The window is by age and
 /// size, not by TCP acknowledgement, for that reason.
 ///
+/// Besides the last `max_age`, the window always keeps what may still sit
+/// in the network when the connection dies: the bytes our kernel has not
+/// had acknowledged (its send queue, which the adapter reports after every
+/// write: exact on Linux through `SIOCOUTQ`, bounded by `SO_SNDBUF`
+/// elsewhere) plus `peer_unread`, an allowance for what carbon's kernel has
+/// acknowledged but carbon has not read. A carbon that falls behind is
+/// exactly such a reader: its receive queue grows up to its host's
+/// `net.ipv4.tcp_rmem` maximum, so raise `peer_unread` towards that for
+/// full coverage of a slow carbon (at 300 KB/s, loopback's receive queue
+/// held under 100 KB; ours, 4 MB).
+///
+/// What replay cannot save: a carbon's in-memory cache, lost when carbon
+/// itself crashes, holds everything it has read but not yet written to
+/// whisper. That is carbon's to protect; the window saves it only when
+/// `max_age` is longer than carbon's write lag (a carbon minutes behind
+/// needs a window of minutes, and `max_bytes` to match its rate).
+///
 /// Switch it off ([`SenderConfig::replay`] = `None`) when the peer is a
 /// carbon-aggregator or anything else that sums or counts what it receives:
 /// there a duplicate is a wrong value. The stats then report how many
@@ -43,10 +60,11 @@ pub enum OverflowPolicy {
 pub struct ReplayWindow {
     /// Keep batches written during this long (default 2 s).
     pub max_age: Duration,
-    /// Keep at least this many of the most recently written bytes,
-    /// whatever their age (default 0).
-    pub min_bytes: usize,
-    /// Keep at most this many bytes (default 4 MiB); the oldest go first.
+    /// Bytes carbon may have received but not yet read (its socket's
+    /// receive queue), kept whatever their age on top of what our own
+    /// kernel still holds (default 1 MiB). See below.
+    pub peer_unread: usize,
+    /// Keep at most this many bytes (default 8 MiB); the oldest go first.
     pub max_bytes: usize,
 }
 
@@ -54,8 +72,8 @@ impl Default for ReplayWindow {
     fn default() -> Self {
         Self {
             max_age: Duration::from_secs(2),
-            min_bytes: 0,
-            max_bytes: 4 << 20,
+            peer_unread: 1 << 20,
+            max_bytes: 8 << 20,
         }
     }
 }
@@ -106,7 +124,8 @@ impl Default for Backoff {
 pub struct SenderConfig {
     /// Wire protocol (default plaintext).
     pub protocol: Protocol,
-    /// Most bytes buffered, replay copies included (default 8 MiB).
+    /// Most bytes buffered, replay copies included (default 16 MiB: room
+    /// for the default replay window's 8 MiB and as much again waiting).
     pub buffer_capacity: usize,
     /// A batch is written once it reaches this many bytes (default 64 KiB;
     /// for pickle at most the frame limit, for UDP the datagram size)...
@@ -159,7 +178,7 @@ impl SenderConfig {
     pub fn new(protocol: Protocol) -> Self {
         Self {
             protocol,
-            buffer_capacity: 8 << 20,
+            buffer_capacity: 16 << 20,
             batch_size: 64 << 10,
             batch_delay: Duration::from_millis(100),
             overflow: OverflowPolicy::DropNewest,

@@ -119,6 +119,9 @@ pub struct Sender {
     /// Recently written batches. With replay off, only their counts and
     /// times (for `unconfirmed`).
     window: ReplayBuffer,
+    /// The connection's kernel send queue after the last write, as the
+    /// adapter measured it: bytes that may not have reached carbon.
+    send_queue: usize,
     state: State,
     backoff: BackoffState,
     stats: Stats,
@@ -141,6 +144,7 @@ impl Sender {
             config,
             outbox: Outbox::default(),
             window: ReplayBuffer::default(),
+            send_queue: 0,
             state: State::Idle { at: now },
             stats: Stats::default(),
             events: VecDeque::new(),
@@ -428,6 +432,7 @@ impl Sender {
         }
         self.state = State::Connected { since: now };
         self.stats.connects += 1;
+        self.send_queue = 0;
         let mut replaying = 0;
         if self.replay.is_some() {
             // Newest first onto the front, so the oldest goes out first.
@@ -550,11 +555,22 @@ impl Sender {
         self.expire_window(now);
     }
 
+    /// The connection's kernel send queue after a write, in bytes (Linux:
+    /// `SIOCOUTQ`; elsewhere `SO_SNDBUF`, an upper bound): the replay
+    /// window keeps at least that much plus
+    /// [`ReplayWindow::peer_unread`]. Adapters report it after every write
+    /// that went through; without reports only the age and the allowance
+    /// count.
+    pub fn on_send_queue(&mut self, bytes: usize) {
+        self.send_queue = bytes;
+    }
+
     /// Forgets written batches the replay window no longer covers.
     fn expire_window(&mut self, now: Instant) {
         let window = self.replay.unwrap_or_default();
         let connected = self.is_connected();
-        while let Some(batch) = self.window.pop_expired(now, &window, connected) {
+        let in_network = self.send_queue.saturating_add(window.peer_unread);
+        while let Some(batch) = self.window.pop_expired(now, &window, connected, in_network) {
             self.builder.recycle(batch.bytes);
         }
     }

@@ -47,18 +47,21 @@ impl ReplayBuffer {
 
     /// Pops the oldest batch if `window` no longer covers it: older than
     /// its age (counted only while `connected`, so what was written just
-    /// before a loss stays at risk however long the outage lasts) with
-    /// enough newer bytes written after it, or beyond its size.
+    /// before a loss stays at risk however long the outage lasts) and with
+    /// more newer bytes written after it than the network may still hold
+    /// (`in_network`: our kernel's send queue and carbon's unread
+    /// allowance), or beyond the window's size.
     pub(crate) fn pop_expired(
         &mut self,
         now: Instant,
         window: &ReplayWindow,
         connected: bool,
+        in_network: usize,
     ) -> Option<Batch> {
         let oldest = self.entries.front()?;
         let newer = self.bytes - oldest.batch.bytes.len();
         let aged = connected && now.saturating_duration_since(oldest.at) > window.max_age;
-        let covered = aged && newer >= window.min_bytes;
+        let covered = aged && newer >= in_network;
         if covered || self.bytes > window.max_bytes {
             self.pop_oldest()
         } else {

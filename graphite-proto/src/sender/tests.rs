@@ -176,6 +176,31 @@ impl Sim {
         self.run();
     }
 
+    /// Carbon is SIGKILLed while the network holds `lost` bytes (a slow
+    /// reader): the last `lost` bytes it was sent never reach it.
+    fn crash_losing_bytes(&mut self, lost: usize) {
+        if self.connected {
+            self.connected = false;
+            let mut stream = std::mem::take(&mut self.current);
+            let mut left = lost;
+            while left > 0 {
+                let Some((_, chunk)) = stream.chunks.last_mut() else {
+                    break;
+                };
+                let cut = left.min(chunk.len());
+                chunk.truncate(chunk.len() - cut);
+                left -= cut;
+                if chunk.is_empty() {
+                    stream.chunks.pop();
+                }
+            }
+            self.stored.push(stream);
+        }
+        self.peer = Peer::Refusing;
+        self.sender.on_error(self.now, &"connection reset by peer");
+        self.run();
+    }
+
     fn check(&self) {
         let stats = self.sender.stats();
         assert!(stats.is_consistent(), "{stats:?}");
@@ -465,6 +490,56 @@ fn close_deadline_drops_and_counts_what_cannot_be_written() {
     let dp = Datapoint::new(MetricPath::new("late").expect("valid"), 1, 1);
     assert_eq!(sim.sender.push(sim.now, &dp), Err(PushError::Closed));
     assert_eq!(sim.sender.stats().dropped.closed, 1);
+}
+
+#[test]
+fn replay_covers_what_the_network_still_holds_whatever_its_age() {
+    // A slow reader: 300 KB of what we wrote sits in our kernel's send
+    // queue, older than the replay window's 2 s, when carbon dies.
+    let queued = 300_000;
+    let mut sim = Sim::new(
+        config(Protocol::Plaintext)
+            .with_buffer_capacity(4 << 20)
+            .with_replay(Some(ReplayWindow {
+                peer_unread: 64 << 10,
+                ..ReplayWindow::default()
+            })),
+    );
+    for _ in 0..300 {
+        sim.push(100);
+        sim.advance(Duration::from_millis(100));
+        sim.sender.on_send_queue(queued);
+    }
+    sim.crash_losing_bytes(queued + (64 << 10));
+    sim.peer = Peer::Accepting(usize::MAX);
+    sim.advance(Duration::from_secs(2));
+    sim.sender.close(sim.now + Duration::from_secs(5));
+    sim.advance(Duration::from_secs(5));
+    assert_eq!(sim.missing(), 0, "{:?}", sim.sender.stats());
+    assert!(
+        sim.received_bytes > 2 * (queued as u64 + (64 << 10)),
+        "the loss is a part of the stream"
+    );
+
+    // Without the report, only the age and the allowance count: the loss shows.
+    let mut sim = Sim::new(
+        config(Protocol::Plaintext)
+            .with_buffer_capacity(4 << 20)
+            .with_replay(Some(ReplayWindow {
+                peer_unread: 64 << 10,
+                ..ReplayWindow::default()
+            })),
+    );
+    for _ in 0..300 {
+        sim.push(100);
+        sim.advance(Duration::from_millis(100));
+    }
+    sim.crash_losing_bytes(queued + (64 << 10));
+    sim.peer = Peer::Accepting(usize::MAX);
+    sim.advance(Duration::from_secs(2));
+    sim.sender.close(sim.now + Duration::from_secs(5));
+    sim.advance(Duration::from_secs(5));
+    assert!(sim.missing() > 0, "the test can fail");
 }
 
 #[test]
