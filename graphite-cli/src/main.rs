@@ -233,6 +233,7 @@ fn send(args: &SendArgs) -> Result<bool, Failure> {
         backend: &backend,
         wait: args.on_full == OnFull::Wait,
         batch: Vec::with_capacity(HAND_OVER),
+        reported_drops: false,
         lines: 0,
         invalid: 0,
         progress: Progress::new(args.quiet),
@@ -288,6 +289,8 @@ struct Feed<'a> {
     /// reading): the rest is dropped and counted rather than waited for.
     wait: bool,
     batch: Vec<Datapoint>,
+    /// A drop was reported: later ones are only counted (the end says how many).
+    reported_drops: bool,
     lines: u64,
     invalid: u64,
     progress: Progress,
@@ -318,9 +321,10 @@ impl Feed<'_> {
                 eprintln!(
                     "graphite: no room for the wait's whole time: carbon stopped reading; dropping the rest"
                 );
-            } else if !self.wait && self.progress.is_hidden() {
-                eprintln!("graphite: {e}");
+            } else if !self.reported_drops {
+                eprintln!("graphite: {e} (further drops are only counted)");
             }
+            self.reported_drops = true;
         }
         self.batch.clear();
         self.progress.update(self.lines, &self.backend.stats());
