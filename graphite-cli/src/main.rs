@@ -110,6 +110,11 @@ struct SendArgs {
     /// Most bytes kept for replay.
     #[arg(long, default_value_t = ReplayWindow::default().max_bytes)]
     replay_bytes: usize,
+    /// Bytes carbon may have received but not read, always kept for replay
+    /// (raise towards the carbon host's net.ipv4.tcp_rmem maximum for a
+    /// carbon that falls behind).
+    #[arg(long, default_value_t = ReplayWindow::default().peer_unread)]
+    replay_peer_unread: usize,
     /// Print the sender's final counters to stderr.
     #[arg(long)]
     stats: bool,
@@ -198,7 +203,7 @@ impl SendArgs {
                 Ok(ReplayWindow {
                     max_age: Duration::try_from_secs_f64(self.replay_seconds)?,
                     max_bytes: self.replay_bytes,
-                    ..ReplayWindow::default()
+                    peer_unread: self.replay_peer_unread,
                 })
             })
             .transpose()?;

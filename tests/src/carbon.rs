@@ -398,6 +398,21 @@ impl Carbon {
         }
     }
 
+    /// How many whisper files carbon has created whole: as long as a fresh
+    /// file of the test retention. A carbon SIGKILLed while creating a file
+    /// leaves it short, and never writes that series again (whisper's
+    /// create is not atomic), so tests that kill carbon wait for this.
+    pub fn whole_files(&self) -> usize {
+        // Header (16 bytes), one archive header (12), 3,600 points of 12.
+        const WHOLE: u64 = 16 + 12 + 3_600 * 12;
+        self.stored_files()
+            .iter()
+            .filter(|rel| {
+                fs::metadata(self.whisper_dir().join(rel)).is_ok_and(|m| m.len() == WHOLE)
+            })
+            .count()
+    }
+
     /// Every whisper file carbon has created, relative to its whisper dir.
     pub fn stored_files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, root: &Path, out: &mut Vec<PathBuf>) {
