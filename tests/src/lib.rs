@@ -10,6 +10,7 @@
 pub mod carbon;
 pub mod process;
 pub mod python;
+pub mod routed;
 pub mod routing;
 pub mod runtime;
 pub mod sink;
