@@ -172,6 +172,8 @@ fn carbon_relay_and_our_routed_sender_place_every_series_alike() {
     let configs = [
         ("carbon_ch", 1, true, &with_instances),
         ("carbon_ch", 2, false, &with_instances),
+        ("fnv1a_ch", 1, true, &with_instances),
+        ("fnv1a_ch", 2, false, &with_instances),
         ("fnv1a_ch", 1, true, &instance_less),
         ("fnv1a_ch", 2, true, &instance_less),
     ];
