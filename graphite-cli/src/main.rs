@@ -79,7 +79,7 @@ struct RouteArgs {
 struct SendArgs {
     /// Carbon's address, HOST:PORT or HOST (the protocol's default port).
     /// Repeat for several carbons routed by a ring, each as carbon's
-    /// DESTINATIONS writes it: HOST:PORT[:INSTANCE], in the relay's order.
+    /// DESTINATIONS writes it: `HOST:PORT[:INSTANCE]`, in the relay's order.
     #[arg(long, value_name = "HOST:PORT[:INSTANCE]")]
     to: Vec<String>,
     /// The ring, with several --to.

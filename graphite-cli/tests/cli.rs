@@ -304,7 +304,16 @@ fn send_to_several_carbons_routes_each_series_to_its_caches() {
 
     let caches = [Carbon::start(), Carbon::start(), Carbon::start()];
     let ts = now() - 60;
-    let cases: [(&[&str], Protocol, Compat, HashType, usize, Runtime); 2] = [
+    /// Options, protocol, and the ring they describe; the runtime.
+    type Case = (
+        &'static [&'static str],
+        Protocol,
+        Compat,
+        HashType,
+        usize,
+        Runtime,
+    );
+    let cases: [Case; 2] = [
         (
             &["--failover", "reroute"],
             Protocol::Pickle,

@@ -27,13 +27,13 @@ trait Sub {
 
 impl<R> Sub for Sender<R> {
     fn handle(&self) -> &Handle {
-        Sender::handle(self)
+        Self::handle(self)
     }
 }
 
 impl<R> Sub for BlockingSender<R> {
     fn handle(&self) -> &Handle {
-        BlockingSender::handle(self)
+        Self::handle(self)
     }
 }
 
