@@ -69,6 +69,20 @@ impl AnyRouted {
         }
     }
 
+    /// `send` with a textual name.
+    pub fn send(
+        &self,
+        metric: &str,
+        value: graphite_proto::Value,
+        timestamp: Option<i64>,
+    ) -> Result<(), graphite_proto::sender::PushError> {
+        match self {
+            Self::Tokio(s, _) => s.send(metric, value, timestamp),
+            Self::AsyncStd(s) | Self::Smol(s) => s.send(metric, value, timestamp),
+            Self::Blocking(s) => s.send(metric, value, timestamp),
+        }
+    }
+
     /// Each destination's outage start, or `None` while up.
     pub fn outages(&self) -> Vec<Option<Instant>> {
         match self {
