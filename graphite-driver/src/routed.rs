@@ -45,29 +45,32 @@ struct Routed<S: Sub> {
     unrouted: Mutex<Dropped>,
 }
 
-/// The router and the destinations' configuration: the naming moves to
-/// the router (the ring must hash the name carbon receives); each
-/// destination's sender gets the rest.
-fn plan(
+/// The router and one sender per destination, made by `start`: the naming
+/// moves to the router (the ring must hash the name carbon receives); each
+/// destination's sender gets the rest of the configuration.
+fn start_all<S: Sub>(
     ring: Ring,
     failover: Failover,
     mut config: SenderConfig,
-) -> Result<(Router, SenderConfig), SpawnError> {
+    mut start: impl FnMut(&str, u16, SenderConfig) -> Result<S, SpawnError>,
+) -> Result<Arc<Routed<S>>, SpawnError> {
     config.validate()?;
     let naming = std::mem::take(&mut config.naming);
     let router = Router::new(ring, failover)?.with_naming(naming);
-    Ok((router, config))
+    let subs = router
+        .ring()
+        .destinations()
+        .iter()
+        .map(|d| start(d.host(), d.port(), config.clone()))
+        .collect::<Result<_, _>>()?;
+    Ok(Arc::new(Routed {
+        router,
+        subs,
+        unrouted: Mutex::new(Dropped::default()),
+    }))
 }
 
 impl<S: Sub> Routed<S> {
-    fn new(router: Router, subs: Vec<S>) -> Self {
-        Self {
-            router,
-            subs,
-            unrouted: Mutex::new(Dropped::default()),
-        }
-    }
-
     /// Each destination's health, read from its own sender (only when the
     /// policy needs it).
     fn down(&self) -> Vec<bool> {
@@ -213,6 +216,65 @@ impl<S: Sub> fmt::Debug for Routed<S> {
     }
 }
 
+/// What both routed senders offer in the same words: `Clone`, `Debug`,
+/// and the calls that never wait.
+macro_rules! routed_surface {
+    ($name:ident, $bound:ident, $never:literal) => {
+        impl<R> Clone for $name<R> {
+            fn clone(&self) -> Self {
+                Self {
+                    routed: Arc::clone(&self.routed),
+                }
+            }
+        }
+
+        impl<R> fmt::Debug for $name<R> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.routed.fmt(f)
+            }
+        }
+
+        impl<R: $bound> $name<R> {
+            /// The router: the ring and the failover policy.
+            pub fn router(&self) -> &Router {
+                &self.routed.router
+            }
+
+            #[doc = concat!("Buffers one datapoint (`timestamp: None` means now) at its destination(s) and returns at once, never ", $never, "; the first refusal of a copy is returned, and every copy is counted by its destination.")]
+            pub fn send(
+                &self,
+                metric: impl IntoMetricPath,
+                value: impl IntoValue,
+                timestamp: Option<i64>,
+            ) -> Result<(), PushError> {
+                let dp = self.routed.datapoint(metric, value, timestamp)?;
+                self.push(&dp)
+            }
+
+            #[doc = concat!("Buffers a datapoint already built at its destination(s); never ", $never, ".")]
+            pub fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
+                self.routed.push_with(dp, Handle::push)
+            }
+
+            #[doc = concat!("Buffers every datapoint of `batch` at its destination(s), one lock per destination; never ", $never, ". The error's `dropped` counts copies.")]
+            pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
+                self.routed.push_many(batch)
+            }
+
+            /// The counters, per destination and in total.
+            pub fn stats(&self) -> RoutedStats {
+                self.routed.stats()
+            }
+
+            /// Each destination's health, in the ring's order: when its
+            /// current outage began, or `None` while it is up.
+            pub fn outages(&self) -> Vec<Option<Instant>> {
+                self.routed.outages()
+            }
+        }
+    };
+}
+
 /// Runs the destinations' tasks together.
 struct JoinAll(Vec<Option<SenderTask>>);
 
@@ -273,34 +335,14 @@ pub struct RoutedSender<R> {
     routed: Arc<Routed<Sender<R>>>,
 }
 
-impl<R> Clone for RoutedSender<R> {
-    fn clone(&self) -> Self {
-        Self {
-            routed: Arc::clone(&self.routed),
-        }
-    }
-}
-
-impl<R> fmt::Debug for RoutedSender<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.routed.fmt(f)
-    }
-}
+routed_surface!(RoutedSender, Runtime, "waiting for the network");
 
 impl<R: Spawn> RoutedSender<R> {
     /// Starts one I/O task per destination on the runtime (for tokio, the
     /// current one).
     pub fn spawn(ring: Ring, failover: Failover, config: SenderConfig) -> Result<Self, SpawnError> {
-        let (router, config) = plan(ring, failover, config)?;
-        let subs = router
-            .ring()
-            .destinations()
-            .iter()
-            .map(|d| Sender::spawn(d.host(), d.port(), config.clone()))
-            .collect::<Result<_, _>>()?;
-        Ok(Self {
-            routed: Arc::new(Routed::new(router, subs)),
-        })
+        let routed = start_all(ring, failover, config, Sender::spawn)?;
+        Ok(Self { routed })
     }
 }
 
@@ -312,47 +354,13 @@ impl<R: Runtime> RoutedSender<R> {
         failover: Failover,
         config: SenderConfig,
     ) -> Result<(Self, SenderTask), SpawnError> {
-        let (router, config) = plan(ring, failover, config)?;
-        let mut subs = Vec::new();
         let mut tasks = Vec::new();
-        for d in router.ring().destinations() {
-            let (sub, task) = Sender::start(d.host(), d.port(), config.clone())?;
-            subs.push(sub);
+        let routed = start_all(ring, failover, config, |host, port, config| {
+            let (sub, task) = Sender::start(host, port, config)?;
             tasks.push(Some(task));
-        }
-        let sender = Self {
-            routed: Arc::new(Routed::new(router, subs)),
-        };
-        Ok((sender, Box::pin(JoinAll(tasks))))
-    }
-
-    /// The router: the ring and the failover policy.
-    pub fn router(&self) -> &Router {
-        &self.routed.router
-    }
-
-    /// Buffers one datapoint (`timestamp: None` means now) at its
-    /// destination(s) and returns at once, never waiting for the network;
-    /// the first refusal of a copy is returned.
-    pub fn send(
-        &self,
-        metric: impl IntoMetricPath,
-        value: impl IntoValue,
-        timestamp: Option<i64>,
-    ) -> Result<(), PushError> {
-        let dp = self.routed.datapoint(metric, value, timestamp)?;
-        self.push(&dp)
-    }
-
-    /// Buffers a datapoint already built at its destination(s); never waits.
-    pub fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
-        self.routed.push_with(dp, Handle::push)
-    }
-
-    /// Buffers every datapoint of `batch` at its destination(s), one lock
-    /// per destination; never waits. The error's `dropped` counts copies.
-    pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
-        self.routed.push_many(batch)
+            Ok(sub)
+        })?;
+        Ok((Self { routed }, Box::pin(JoinAll(tasks))))
     }
 
     /// [`push`](Self::push), but under
@@ -390,17 +398,6 @@ impl<R: Runtime> RoutedSender<R> {
             });
         }
         split.merge(batch.len(), &results)
-    }
-
-    /// The counters, per destination and in total.
-    pub fn stats(&self) -> RoutedStats {
-        self.routed.stats()
-    }
-
-    /// Each destination's health, in the ring's order: when its current
-    /// outage began, or `None` while it is up.
-    pub fn outages(&self) -> Vec<Option<Instant>> {
-        self.routed.outages()
     }
 
     /// Flushes every destination at once; what is not written within
@@ -455,62 +452,17 @@ pub struct BlockingRoutedSender<R> {
     routed: Arc<Routed<BlockingSender<R>>>,
 }
 
-impl<R> Clone for BlockingRoutedSender<R> {
-    fn clone(&self) -> Self {
-        Self {
-            routed: Arc::clone(&self.routed),
-        }
-    }
-}
-
-impl<R> fmt::Debug for BlockingRoutedSender<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.routed.fmt(f)
-    }
-}
+routed_surface!(
+    BlockingRoutedSender,
+    BlockingRuntime,
+    "blocking on the network"
+);
 
 impl<R: BlockingRuntime> BlockingRoutedSender<R> {
     /// Starts one I/O thread per destination.
     pub fn spawn(ring: Ring, failover: Failover, config: SenderConfig) -> Result<Self, SpawnError> {
-        let (router, config) = plan(ring, failover, config)?;
-        let subs = router
-            .ring()
-            .destinations()
-            .iter()
-            .map(|d| BlockingSender::spawn(d.host(), d.port(), config.clone()))
-            .collect::<Result<_, _>>()?;
-        Ok(Self {
-            routed: Arc::new(Routed::new(router, subs)),
-        })
-    }
-
-    /// The router: the ring and the failover policy.
-    pub fn router(&self) -> &Router {
-        &self.routed.router
-    }
-
-    /// Buffers one datapoint (`timestamp: None` means now) at its
-    /// destination(s); never blocks. The first refusal of a copy is
-    /// returned.
-    pub fn send(
-        &self,
-        metric: impl IntoMetricPath,
-        value: impl IntoValue,
-        timestamp: Option<i64>,
-    ) -> Result<(), PushError> {
-        let dp = self.routed.datapoint(metric, value, timestamp)?;
-        self.push(&dp)
-    }
-
-    /// Buffers a datapoint already built at its destination(s); never blocks.
-    pub fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
-        self.routed.push_with(dp, Handle::push)
-    }
-
-    /// Buffers every datapoint of `batch` at its destination(s); never
-    /// blocks. The error's `dropped` counts copies.
-    pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
-        self.routed.push_many(batch)
+        let routed = start_all(ring, failover, config, BlockingSender::spawn)?;
+        Ok(Self { routed })
     }
 
     /// [`push`](Self::push), but under
@@ -540,17 +492,6 @@ impl<R: BlockingRuntime> BlockingRoutedSender<R> {
             })
             .collect();
         split.merge(batch.len(), &results)
-    }
-
-    /// The counters, per destination and in total.
-    pub fn stats(&self) -> RoutedStats {
-        self.routed.stats()
-    }
-
-    /// Each destination's health, in the ring's order: when its current
-    /// outage began, or `None` while it is up.
-    pub fn outages(&self) -> Vec<Option<Instant>> {
-        self.routed.outages()
     }
 
     /// Flushes every destination at once within `timeout`.
