@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use graphite_driver::SpawnError;
 use graphite_proto::Datapoint;
+use graphite_proto::ring::Ring;
+use graphite_proto::router::{Failover, RoutedStats};
 use graphite_proto::sender::{PushManyError, SenderConfig, Stats};
 
 /// Which adapter sends.
@@ -35,7 +37,8 @@ pub enum BackendError {
     Runtime(#[from] std::io::Error),
 }
 
-/// A background sender on one of the runtimes, behind blocking calls.
+/// A background sender on one of the runtimes, behind blocking calls: one
+/// carbon, or several routed by a ring.
 #[derive(Debug)]
 pub enum Backend {
     /// tokio. The sender comes first: it is dropped before its runtime.
@@ -44,6 +47,19 @@ pub enum Backend {
     AsyncIo(graphite_async_std::Sender, Runtime),
     /// A thread.
     Blocking(graphite_blocking::Sender),
+    /// Several carbons on tokio.
+    TokioRouted(graphite_tokio::RoutedSender, tokio::runtime::Runtime),
+    /// Several carbons on async-std's or smol's executor.
+    AsyncIoRouted(graphite_async_std::RoutedSender, Runtime),
+    /// Several carbons, a thread each.
+    BlockingRouted(graphite_blocking::RoutedSender),
+}
+
+fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
 }
 
 impl Backend {
@@ -56,10 +72,7 @@ impl Backend {
     ) -> Result<Self, BackendError> {
         Ok(match runtime {
             Runtime::Tokio => {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .enable_all()
-                    .build()?;
+                let rt = tokio_runtime()?;
                 let sender = {
                     let _guard = rt.enter();
                     graphite_tokio::Sender::spawn(host, port, config)?
@@ -77,6 +90,34 @@ impl Backend {
         })
     }
 
+    /// Starts one sender per destination of `ring`, routed under `failover`.
+    pub fn spawn_routed(
+        runtime: Runtime,
+        ring: Ring,
+        failover: Failover,
+        config: SenderConfig,
+    ) -> Result<Self, BackendError> {
+        Ok(match runtime {
+            Runtime::Tokio => {
+                let rt = tokio_runtime()?;
+                let sender = {
+                    let _guard = rt.enter();
+                    graphite_tokio::RoutedSender::spawn(ring, failover, config)?
+                };
+                Self::TokioRouted(sender, rt)
+            }
+            Runtime::AsyncStd | Runtime::Smol => {
+                let (sender, task) =
+                    graphite_async_std::RoutedSender::start(ring, failover, config)?;
+                spawn_async_io(runtime, task)?;
+                Self::AsyncIoRouted(sender, runtime)
+            }
+            Runtime::Blocking => Self::BlockingRouted(graphite_blocking::RoutedSender::spawn(
+                ring, failover, config,
+            )?),
+        })
+    }
+
     /// Hands over a slice: with `wait`, as room frees up (the pipe pauses),
     /// up to the configured wait; without, dropping what does not fit.
     pub fn hand_over(&self, batch: &[Datapoint], wait: bool) -> Result<(), PushManyError> {
@@ -86,18 +127,41 @@ impl Backend {
                 block_on_async_io(*runtime, s.push_many_wait(batch))
             }
             (Self::Blocking(s), true) => s.push_many_wait(batch),
+            (Self::TokioRouted(s, rt), true) => rt.block_on(s.push_many_wait(batch)),
+            (Self::AsyncIoRouted(s, runtime), true) => {
+                block_on_async_io(*runtime, s.push_many_wait(batch))
+            }
+            (Self::BlockingRouted(s), true) => s.push_many_wait(batch),
             (Self::Tokio(s, _), false) => s.push_many(batch),
             (Self::AsyncIo(s, _), false) => s.push_many(batch),
             (Self::Blocking(s), false) => s.push_many(batch),
+            (Self::TokioRouted(s, _), false) => s.push_many(batch),
+            (Self::AsyncIoRouted(s, _), false) => s.push_many(batch),
+            (Self::BlockingRouted(s), false) => s.push_many(batch),
         }
     }
 
-    /// The counters.
+    /// The counters (for several carbons, the total over destinations,
+    /// which counts copies).
     pub fn stats(&self) -> Stats {
+        match self.routed_stats() {
+            Some(routed) => routed.total(),
+            None => match self {
+                Self::Tokio(s, _) => s.stats(),
+                Self::AsyncIo(s, _) => s.stats(),
+                Self::Blocking(s) => s.stats(),
+                _ => Stats::default(),
+            },
+        }
+    }
+
+    /// The counters per destination, when sending to several carbons.
+    pub fn routed_stats(&self) -> Option<RoutedStats> {
         match self {
-            Self::Tokio(s, _) => s.stats(),
-            Self::AsyncIo(s, _) => s.stats(),
-            Self::Blocking(s) => s.stats(),
+            Self::TokioRouted(s, _) => Some(s.stats()),
+            Self::AsyncIoRouted(s, _) => Some(s.stats()),
+            Self::BlockingRouted(s) => Some(s.stats()),
+            _ => None,
         }
     }
 
@@ -107,6 +171,11 @@ impl Backend {
             Self::Tokio(s, rt) => rt.block_on(s.close(timeout)),
             Self::AsyncIo(s, runtime) => block_on_async_io(*runtime, s.close(timeout)),
             Self::Blocking(s) => s.close(timeout),
+            Self::TokioRouted(s, rt) => rt.block_on(s.close(timeout)).total(),
+            Self::AsyncIoRouted(s, runtime) => {
+                block_on_async_io(*runtime, s.close(timeout)).total()
+            }
+            Self::BlockingRouted(s) => s.close(timeout).total(),
         }
     }
 }

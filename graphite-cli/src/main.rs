@@ -12,7 +12,9 @@ use clap::{Args, Parser, Subcommand};
 use graphite_cli::backend::{Backend, Runtime};
 use graphite_cli::input;
 use graphite_cli::listen::{Listener, Received};
-use graphite_cli::routing::{RingArgs, print_routes};
+use graphite_cli::routing::{RingArgs, RingOptions, print_routes};
+use graphite_proto::ring::Destination;
+use graphite_proto::router::Failover;
 use graphite_proto::sender::{OverflowPolicy, PushError, ReplayWindow, SenderConfig, Stats};
 use graphite_proto::{Datapoint, Protocol};
 
@@ -34,7 +36,10 @@ enum Command {
     #[command(
         long_about = "Send datapoints: METRIC VALUE [TIMESTAMP] from the arguments, or one \
                       `metric value [timestamp]` per stdin line. Without --to, an embedded \
-                      listener on loopback shows what a carbon would receive."
+                      listener on loopback shows what a carbon would receive. With --to given \
+                      more than once, each series goes to its carbon(s) on a consistent-hash \
+                      ring, placed exactly as carbon-relay (--compat carbon, the default) or \
+                      carbon-c-relay 3.7.3 would place it, one sender per destination."
     )]
     Send(SendArgs),
     /// A debug carbon: print each datapoint received as `metric value
@@ -73,8 +78,18 @@ struct RouteArgs {
 #[derive(Args)]
 struct SendArgs {
     /// Carbon's address, HOST:PORT or HOST (the protocol's default port).
-    #[arg(long)]
-    to: Option<String>,
+    /// Repeat for several carbons routed by a ring, each as carbon's
+    /// DESTINATIONS writes it: `HOST:PORT[:INSTANCE]`, in the relay's order.
+    #[arg(long, value_name = "HOST:PORT[:INSTANCE]")]
+    to: Vec<String>,
+    /// The ring, with several --to.
+    #[command(flatten)]
+    ring: RingOptions,
+    /// With several --to, what happens to a series whose carbon is down:
+    /// hold (its sender buffers and replays; placement never changes) or
+    /// reroute (to the next carbon up on the ring while it is down).
+    #[arg(long, default_value = "hold")]
+    failover: Failover,
     /// plaintext, pickle or udp.
     #[arg(long, default_value = "plaintext")]
     protocol: Protocol,
@@ -222,18 +237,28 @@ impl SendArgs {
 
 fn send(args: &SendArgs) -> Result<bool, Failure> {
     let config = args.config()?;
-    let (listener, host, port) = match &args.to {
-        Some(to) => {
-            let (host, port) = split_target(to, args.protocol)?;
-            (None, host, port)
-        }
-        None => {
+    let mut destinations = Vec::new();
+    let (listener, backend) = match args.to.as_slice() {
+        [] => {
             let listener = Listener::bind(SocketAddr::from(([127, 0, 0, 1], 0)), args.protocol)?;
             let port = listener.local_addr().port();
-            (Some(listener), "127.0.0.1".to_owned(), port)
+            let backend = Backend::spawn(args.runtime, "127.0.0.1", port, config)?;
+            (Some(listener), backend)
+        }
+        [to] => {
+            let (host, port) = split_target(to, args.protocol)?;
+            (None, Backend::spawn(args.runtime, &host, port, config)?)
+        }
+        several => {
+            for to in several {
+                let destination: Destination = to.parse().map_err(|e| format!("--to {to}: {e}"))?;
+                destinations.push(destination);
+            }
+            let ring = args.ring.ring(destinations.clone())?;
+            let backend = Backend::spawn_routed(args.runtime, ring, args.failover, config)?;
+            (None, backend)
         }
     };
-    let backend = Backend::spawn(args.runtime, &host, port, config)?;
     let mut feed = Feed {
         backend: &backend,
         wait: args.on_full == OnFull::Wait,
@@ -274,7 +299,14 @@ fn send(args: &SendArgs) -> Result<bool, Failure> {
         show_received(&listener, &stats, args.protocol)?;
     }
     if args.stats {
-        print_stats(&stats);
+        if let Some(routed) = backend.routed_stats() {
+            for (destination, stats) in destinations.iter().zip(&routed.destinations) {
+                print_stats(&format!("stats {destination}"), stats);
+            }
+            print_stats("stats total (copies)", &stats);
+        } else {
+            print_stats("stats", &stats);
+        }
     }
     let complete = stats.written == stats.accepted && stats.dropped.total() == 0;
     if !complete && !args.stats {
@@ -416,10 +448,10 @@ fn show_received(listener: &Listener, stats: &Stats, protocol: Protocol) -> Resu
     Ok(())
 }
 
-fn print_stats(stats: &Stats) {
+fn print_stats(label: &str, stats: &Stats) {
     let d = &stats.dropped;
     eprintln!(
-        "stats: accepted={} written={} replayed={} written_bytes={} buffered={} dropped={} (buffer_full={} evicted={} deadline={} closed={} too_large={} invalid={}) unconfirmed={} connects={} connect_failures={} disconnects={}",
+        "{label}: accepted={} written={} replayed={} written_bytes={} buffered={} dropped={} (buffer_full={} evicted={} deadline={} closed={} too_large={} invalid={}) unconfirmed={} connects={} connect_failures={} disconnects={}",
         stats.accepted,
         stats.written,
         stats.replayed,

@@ -28,13 +28,24 @@ impl From<KeyArg> for HashKey {
     }
 }
 
-/// The ring options, for `#[command(flatten)]`.
+/// The ring options, for `#[command(flatten)]`: `--to` (repeated) and
+/// [`RingOptions`].
 #[derive(Args, Clone, Debug)]
 pub struct RingArgs {
     /// A carbon destination, as carbon's DESTINATIONS writes it; repeat for
     /// each, in the order the relay lists them.
     #[arg(long = "to", value_name = "HOST:PORT[:INSTANCE]", required = true)]
     pub to: Vec<Destination>,
+    /// How the ring is built.
+    #[command(flatten)]
+    pub options: RingOptions,
+}
+
+/// How a ring is built, without its destinations: `--hash`, `--compat`,
+/// `--replication`, `--hash-key`, `--no-diverse-replicas` (flattened into
+/// `route` and `send`).
+#[derive(Args, Clone, Debug)]
+pub struct RingOptions {
     /// The ring's hash: carbon_ch, fnv1a_ch or jump_fnv1a_ch (the last
     /// needs --compat carbon-c-relay).
     #[arg(long, default_value = "carbon_ch")]
@@ -85,6 +96,28 @@ impl RingArgs {
     /// # Ok::<(), graphite_cli::routing::RoutingError>(())
     /// ```
     pub fn ring(&self) -> Result<Ring, RoutingError> {
+        self.options.ring(self.to.clone())
+    }
+}
+
+impl RingOptions {
+    /// The ring over `destinations` these options describe.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// use graphite_cli::routing::RingOptions;
+    ///
+    /// #[derive(Parser)]
+    /// struct Cli {
+    ///     #[command(flatten)]
+    ///     ring: RingOptions,
+    /// }
+    /// let cli = Cli::parse_from(["x", "--compat", "carbon-c-relay", "--hash", "jump_fnv1a_ch"]);
+    /// let ring = cli.ring.ring(vec!["h:2003:1".parse()?, "h:2103:2".parse()?])?;
+    /// assert_eq!(ring.destinations().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ring(&self, destinations: Vec<Destination>) -> Result<Ring, RoutingError> {
         let mut config = RingConfig::new(self.compat, self.hash).replication(self.replication);
         if let Some(key) = self.hash_key {
             config = config.hash_key(key.into());
@@ -92,7 +125,7 @@ impl RingArgs {
         if self.no_diverse_replicas {
             config = config.diverse_replicas(false);
         }
-        Ok(config.build(self.to.clone())?)
+        Ok(config.build(destinations)?)
     }
 }
 

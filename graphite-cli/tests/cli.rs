@@ -294,3 +294,132 @@ fn route_refuses_what_no_relay_would_run() {
     let out = graphite(&["route", "m", "--to", "h:1", "--hash", "md5"], "");
     assert!(String::from_utf8_lossy(&out.stderr).contains("carbon_ch, fnv1a_ch or jump_fnv1a_ch"));
 }
+
+/// `send` with several `--to`: each series stored on exactly the cache(s)
+/// the ring gives it (Python carbon's ring over pickle; carbon-c-relay's
+/// jump hash with two replicas over plaintext); per-destination stats.
+#[test]
+fn send_to_several_carbons_routes_each_series_to_its_caches() {
+    use graphite_proto::ring::{Compat, HashType, RingConfig};
+
+    let caches = [Carbon::start(), Carbon::start(), Carbon::start()];
+    let ts = now() - 60;
+    /// Options, protocol, and the ring they describe; the runtime.
+    type Case = (
+        &'static [&'static str],
+        Protocol,
+        Compat,
+        HashType,
+        usize,
+        Runtime,
+    );
+    let cases: [Case; 2] = [
+        (
+            &["--failover", "reroute"],
+            Protocol::Pickle,
+            Compat::Carbon,
+            HashType::CarbonCh,
+            1,
+            Runtime::Blocking,
+        ),
+        (
+            &[
+                "--compat",
+                "carbon-c-relay",
+                "--hash",
+                "jump_fnv1a_ch",
+                "--replication",
+                "2",
+            ],
+            Protocol::Plaintext,
+            Compat::CarbonCRelay,
+            HashType::JumpFnv1aCh,
+            2,
+            Runtime::Tokio,
+        ),
+    ];
+    for (n, (options, protocol, compat, hash, replication, runtime)) in
+        cases.into_iter().enumerate()
+    {
+        let to: Vec<String> = caches
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("127.0.0.1:{}:{}", port_for(c, protocol), i + 1))
+            .collect();
+        let names: Vec<String> = (0..300).map(|i| format!("it.routed{n}.s{i}")).collect();
+        let input: String = names.iter().map(|m| format!("{m} 7 {ts}\n")).collect();
+        let mut args = vec![
+            "send",
+            "--protocol",
+            protocol.name(),
+            "--runtime",
+            runtime.name(),
+            "--stats",
+        ];
+        for t in &to {
+            args.extend(["--to", t.as_str()]);
+        }
+        args.extend(options);
+        let out = graphite(&args, &input);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        for t in &to {
+            assert!(stderr.contains(&format!("stats {t}: ")), "{stderr}");
+        }
+        let copies = names.len() * replication;
+        assert!(
+            stderr.contains(&format!(
+                "stats total (copies): accepted={copies} written={copies}"
+            )),
+            "{stderr}"
+        );
+        let ring = RingConfig::new(compat, hash)
+            .replication(replication)
+            .build_from_strs(&to)
+            .expect("a ring");
+        for (c, cache) in caches.iter().enumerate() {
+            let want: Vec<(String, i64, f64)> = names
+                .iter()
+                .filter(|m| ring.route(m).contains(&c))
+                .map(|m| (m.clone(), ts, 7.0))
+                .collect();
+            cache.wait_for(&want, STORE_TIMEOUT).expect("stored");
+            let stored = cache.fetch(&names, ts - 1, ts + 1);
+            let here = stored.values().filter(|p| !p.is_empty()).count();
+            assert_eq!(here, want.len(), "cache {c} holds only its series");
+        }
+    }
+
+    let out = graphite(
+        &[
+            "send",
+            "--to",
+            "h:1:a",
+            "--to",
+            "h:2:b",
+            "--hash",
+            "jump_fnv1a_ch",
+            "m",
+            "1",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("carbon-c-relay"));
+    let out = graphite(
+        &[
+            "send",
+            "--to",
+            "h:1:a",
+            "--to",
+            "h:2:b",
+            "--failover",
+            "bogus",
+            "m",
+            "1",
+        ],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hold or reroute"));
+}

@@ -107,6 +107,13 @@ impl<R> fmt::Debug for BlockingSender<R> {
     }
 }
 
+impl<R> BlockingSender<R> {
+    /// The shared handle (for the routed sender).
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
+    }
+}
+
 impl<R: BlockingRuntime> BlockingSender<R> {
     /// Starts the I/O thread. `port: None` uses the protocol's default port.
     pub fn spawn(

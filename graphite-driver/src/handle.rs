@@ -173,6 +173,13 @@ impl Handle {
         self.shared.lock().stats()
     }
 
+    /// When the sender's current outage began, or `None` while it is up:
+    /// its health, as a router reads it
+    /// ([`graphite_proto::sender::Sender::outage_since`]).
+    pub fn outage_since(&self) -> Option<Instant> {
+        self.shared.lock().outage_since()
+    }
+
     /// How long [`OverflowPolicy::Wait`] lets a push wait.
     pub fn wait_limit(&self) -> Duration {
         match self.shared.lock().config().overflow {

@@ -10,6 +10,9 @@
 //!
 //! - [`BlockingSender`] and [`BlockingClient`] for plain threads over any
 //!   [`BlockingRuntime`], with the thread's drive loop.
+//! - [`RoutedSender`] and [`BlockingRoutedSender`]: one sender per carbon
+//!   destination, datapoints routed by series over a consistent-hash ring
+//!   ([`graphite_proto::router`]).
 //!
 //! A runtime supplies a timer, name resolution and a handful of socket
 //! operations ([`Runtime`], [`BlockingRuntime`]); `graphite-tokio`,
@@ -31,6 +34,7 @@ mod client;
 mod connect;
 mod driver;
 mod handle;
+mod routed;
 mod runtime;
 mod send_queue;
 mod sender;
@@ -41,6 +45,7 @@ pub use blocking::{BlockingClient, BlockingRuntime, BlockingSender};
 pub use client::Client;
 pub use event_listener::{EventListener, Listener};
 pub use handle::{DROP_FLUSH_TIMEOUT, Driver, Handle, Turn, channel};
+pub use routed::{BlockingRoutedSender, RoutedSender};
 pub use runtime::{Runtime, Spawn, WrapStream};
 pub use send_queue::send_queue;
 pub use sender::{Sender, SenderTask};
@@ -56,6 +61,10 @@ pub mod types {
     pub use graphite_proto::client::{
         ClientConfig, EncodeError, IntoItem, IntoMetricPath, IntoValue, SendError,
     };
+    pub use graphite_proto::ring::{
+        Compat, Destination, HashKey, HashType, Ring, RingConfig, RingError,
+    };
+    pub use graphite_proto::router::{Failover, RoutedStats};
     pub use graphite_proto::sender::{
         Backoff, ConfigError, Dropped, OverflowPolicy, PushError, PushManyError, ReplayWindow,
         SenderConfig, Stats,
@@ -73,6 +82,9 @@ macro_rules! async_adapter {
 
         #[doc = concat!("The background sender on ", $on, ": see [`graphite_driver::Sender`].")]
         pub type Sender = $crate::Sender<$runtime>;
+
+        #[doc = concat!("One background sender per carbon destination, routed by a consistent-hash ring, on ", $on, ": see [`graphite_driver::RoutedSender`].")]
+        pub type RoutedSender = $crate::RoutedSender<$runtime>;
 
         /// Connects to carbon at `host:port`; `port: None` uses the
         /// protocol's default. See [`Client`].
@@ -96,6 +108,9 @@ macro_rules! blocking_adapter {
 
         #[doc = concat!("The background sender on a thread, over ", $on, ": see [`graphite_driver::BlockingSender`].")]
         pub type Sender = $crate::BlockingSender<$runtime>;
+
+        #[doc = concat!("One background sender thread per carbon destination, routed by a consistent-hash ring, over ", $on, ": see [`graphite_driver::BlockingRoutedSender`].")]
+        pub type RoutedSender = $crate::BlockingRoutedSender<$runtime>;
 
         /// Connects to carbon at `host:port`; `port: None` uses the
         /// protocol's default. See [`Client`].
@@ -132,6 +147,9 @@ pub enum SpawnError {
     /// The operating system refused a thread.
     #[error("cannot start the sender thread: {0}")]
     Thread(#[from] std::io::Error),
+    /// The ring of a routed sender cannot be built.
+    #[error(transparent)]
+    Ring(#[from] graphite_proto::ring::RingError),
 }
 
 /// Where to connect: a host, resolved afresh at each connection, and a port.

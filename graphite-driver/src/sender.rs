@@ -49,6 +49,13 @@ impl<R> fmt::Debug for Sender<R> {
     }
 }
 
+impl<R> Sender<R> {
+    /// The shared handle (for the routed sender).
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
+    }
+}
+
 impl<R: Spawn> Sender<R> {
     /// Starts the I/O task on the runtime (for tokio, the current one).
     /// `port: None` uses the protocol's default port.

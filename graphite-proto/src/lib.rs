@@ -72,6 +72,7 @@ pub mod plaintext;
 mod protocol;
 mod punycode;
 pub mod ring;
+pub mod router;
 mod sanitize;
 pub mod sender;
 mod tags;

@@ -11,6 +11,7 @@ pub mod carbon;
 pub mod process;
 pub mod python;
 pub mod receiver;
+pub mod routed;
 pub mod routing;
 pub mod runtime;
 pub mod sink;

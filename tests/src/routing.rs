@@ -26,6 +26,13 @@ pub const C_RELAY_VERSION: &str = "v3.7.3";
 /// How long a relay may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long carbon-c-relay may take from listening to a complete start-up
+/// (it normally takes milliseconds).
+const C_RELAY_START: Duration = Duration::from_secs(15);
+
+/// How many times carbon-c-relay is started before a test gives up.
+const C_RELAY_ATTEMPTS: usize = 3;
+
 /// `n` valid series names (plain, tagged, non-ASCII, tagged non-ASCII),
 /// deterministic, each starting with `prefix` (which may be empty).
 pub fn sample_names(prefix: &str, n: usize) -> Vec<String> {
@@ -304,7 +311,26 @@ pub struct Relay {
 impl Relay {
     /// carbon-c-relay with `config`, one worker, submission mode (no
     /// statistics of its own).
+    ///
+    /// Now and then (about once in a few dozen starts on a loaded 2-core
+    /// machine) carbon-c-relay 3.7.3 stops after opening its listeners and
+    /// never starts its servers: such a relay is killed and started again,
+    /// up to three times.
     pub fn c_relay(config: &str) -> Self {
+        let mut failures = Vec::new();
+        for _ in 0..C_RELAY_ATTEMPTS {
+            match Self::try_c_relay(config) {
+                Ok(relay) => return relay,
+                Err(log) => failures.push(log),
+            }
+        }
+        panic!(
+            "carbon-c-relay did not complete its start-up in {C_RELAY_ATTEMPTS} attempts of {C_RELAY_START:?}:\n{}",
+            failures.join("\n----\n")
+        );
+    }
+
+    fn try_c_relay(config: &str) -> Result<Self, String> {
         let dir = tempfile::Builder::new()
             .prefix("graphite-c-relay-")
             .tempdir()
@@ -332,16 +358,15 @@ impl Relay {
         relay.wait_listening("carbon-c-relay");
         // It listens before its servers are started; lines routed before
         // then never reach them.
-        let deadline = Instant::now() + START_TIMEOUT;
+        let deadline = Instant::now() + C_RELAY_START;
         while !relay.log().contains("startup sequence complete") {
-            assert!(
-                Instant::now() < deadline,
-                "carbon-c-relay did not complete its start-up within {START_TIMEOUT:?}\n{}",
-                relay.log()
-            );
+            if Instant::now() >= deadline {
+                // Dropping the relay kills it.
+                return Err(relay.log());
+            }
             thread::sleep(Duration::from_millis(20));
         }
-        relay
+        Ok(relay)
     }
 
     /// Python carbon's `carbon-relay` with `RELAY_METHOD =

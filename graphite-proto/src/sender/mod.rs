@@ -178,6 +178,30 @@ impl Sender {
         matches!(self.state, State::Connected { .. })
     }
 
+    /// When the current outage began (the first failed connection attempt
+    /// or lost connection since the last successful connect), or `None`
+    /// while the sender is connected, connecting for the first time, or
+    /// closed. A router reads a destination's health from it.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use graphite_proto::{Protocol, sender::{Output, Sender, SenderConfig}};
+    ///
+    /// let start = Instant::now();
+    /// let mut sender = Sender::new(start, SenderConfig::new(Protocol::Plaintext))?;
+    /// assert!(matches!(sender.poll_output(start), Some(Output::Connect)));
+    /// assert_eq!(sender.outage_since(), None, "not down before a failure");
+    /// sender.on_connect_failed(start, &"connection refused");
+    /// assert_eq!(sender.outage_since(), Some(start));
+    /// # Ok::<(), graphite_proto::sender::ConfigError>(())
+    /// ```
+    pub fn outage_since(&self) -> Option<Instant> {
+        match self.state {
+            State::Closed => None,
+            _ => self.outage.map(|o| o.since),
+        }
+    }
+
     /// Whether [`Output::Close`] has been given.
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed)
