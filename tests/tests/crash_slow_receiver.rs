@@ -50,22 +50,26 @@ fn crash_and_slow(runtime: Runtime, rate: u64) {
         receiver.launch();
         receiver
     });
+    // The memory the buffer and the replay window held, sampled each tick.
+    let mut peak_bytes = 0;
     for tick in 0..STAMPS {
         let due = start + Duration::from_millis(50 * tick as u64);
         thread::sleep(due.saturating_duration_since(Instant::now()));
         for path in &series {
             let _ = sender.push(&Datapoint::new(path.clone(), Value::Int(tick), BASE + tick));
         }
+        peak_bytes = peak_bytes.max(sender.stats().buffered_bytes);
     }
     let receiver = chaos.join().expect("chaos thread");
     let stats = sender.close(Duration::from_secs(180));
     let total = SERIES * STAMPS as usize;
     let lines = receiver.wait_for(total, Duration::from_secs(120));
     eprintln!(
-        "{} at {} B/s: {} of {total} lines received; written {} replayed {} ({} bytes written in all) dropped {} disconnects {}",
+        "{} at {} B/s: {} of {total} lines received; peak buffer and replay memory {} bytes; written {} replayed {} ({} bytes written in all) dropped {} disconnects {}",
         runtime.name(),
         rate,
         lines.len(),
+        peak_bytes,
         stats.written,
         stats.replayed,
         stats.written_bytes,
