@@ -64,7 +64,9 @@ pub struct ReplayWindow {
     /// receive queue), kept whatever their age on top of what our own
     /// kernel still holds (default 1 MiB). See below.
     pub peer_unread: usize,
-    /// Keep at most this many bytes (default 8 MiB); the oldest go first.
+    /// Keep at most this many bytes (default 6 MiB: Linux's default
+    /// send-queue maximum, `net.ipv4.tcp_wmem`'s 4 MiB, plus `peer_unread`
+    /// and a margin; raise it if you raised that); the oldest go first.
     pub max_bytes: usize,
 }
 
@@ -73,7 +75,7 @@ impl Default for ReplayWindow {
         Self {
             max_age: Duration::from_secs(2),
             peer_unread: 1 << 20,
-            max_bytes: 8 << 20,
+            max_bytes: 6 << 20,
         }
     }
 }
@@ -124,8 +126,8 @@ impl Default for Backoff {
 pub struct SenderConfig {
     /// Wire protocol (default plaintext).
     pub protocol: Protocol,
-    /// Most bytes buffered, replay copies included (default 16 MiB: room
-    /// for the default replay window's 8 MiB and as much again waiting).
+    /// Most bytes buffered, replay copies included (default 10 MiB: the
+    /// default replay window's 6 MiB and 4 MiB waiting to be written).
     pub buffer_capacity: usize,
     /// A batch is written once it reaches this many bytes (default 64 KiB;
     /// for pickle at most the frame limit, for UDP the datagram size)...
@@ -178,7 +180,7 @@ impl SenderConfig {
     pub fn new(protocol: Protocol) -> Self {
         Self {
             protocol,
-            buffer_capacity: 16 << 20,
+            buffer_capacity: 10 << 20,
             batch_size: 64 << 10,
             batch_delay: Duration::from_millis(100),
             overflow: OverflowPolicy::DropNewest,
