@@ -99,20 +99,7 @@ impl<R> Clone for BlockingSender<R> {
     }
 }
 
-impl<R> fmt::Debug for BlockingSender<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender")
-            .field("stats", &self.handle.stats())
-            .finish()
-    }
-}
-
-impl<R> BlockingSender<R> {
-    /// The shared handle (for the routed sender).
-    pub(crate) fn handle(&self) -> &Handle {
-        &self.handle
-    }
-}
+impl<R> BlockingSender<R> {}
 
 impl<R: BlockingRuntime> BlockingSender<R> {
     /// Starts the I/O thread. `port: None` uses the protocol's default port.
@@ -132,31 +119,6 @@ impl<R: BlockingRuntime> BlockingSender<R> {
             joiner: Arc::new(Joiner(Mutex::new(Some(thread)))),
             runtime: PhantomData,
         })
-    }
-
-    /// Buffers one datapoint (`timestamp: None` means now) and returns at
-    /// once; a full buffer drops it (counted) under every policy. Use
-    /// [`send_wait`](Self::send_wait) to block for room.
-    pub fn send(
-        &self,
-        metric: impl IntoMetricPath,
-        value: impl IntoValue,
-        timestamp: Option<i64>,
-    ) -> Result<(), PushError> {
-        self.handle.send(metric, value, timestamp)
-    }
-
-    /// Buffers a datapoint already built (the cheapest path); never blocks.
-    pub fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
-        self.handle.push(dp)
-    }
-
-    /// Buffers every datapoint of `batch` under one lock and one clock
-    /// read; never blocks. Each is accepted or dropped and counted as
-    /// [`push`](Self::push) would; the error says how many were dropped and
-    /// why the first was.
-    pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
-        self.handle.push_many(batch)
     }
 
     fn wait_deadline(&self) -> Instant {
@@ -190,11 +152,6 @@ impl<R: BlockingRuntime> BlockingSender<R> {
     pub fn push_many_wait(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
         self.handle
             .push_many_wait_blocking(batch, self.wait_deadline())
-    }
-
-    /// The counters.
-    pub fn stats(&self) -> Stats {
-        self.handle.stats()
     }
 
     /// Writes out everything buffered; what is not written within `timeout`
@@ -423,3 +380,5 @@ fn write_all<R: BlockingRuntime>(
     }
     R::flush(link).map_err(|e| cursor.fail(e))
 }
+
+sender_surface!(BlockingSender, BlockingRuntime, "blocks");

@@ -29,6 +29,8 @@
 //! ```
 #![warn(missing_docs)]
 
+#[macro_use]
+mod surface;
 mod blocking;
 mod client;
 mod connect;

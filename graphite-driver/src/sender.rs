@@ -41,20 +41,7 @@ impl<R> Clone for Sender<R> {
     }
 }
 
-impl<R> fmt::Debug for Sender<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender")
-            .field("stats", &self.handle.stats())
-            .finish()
-    }
-}
-
-impl<R> Sender<R> {
-    /// The shared handle (for the routed sender).
-    pub(crate) fn handle(&self) -> &Handle {
-        &self.handle
-    }
-}
+impl<R> Sender<R> {}
 
 impl<R: Spawn> Sender<R> {
     /// Starts the I/O task on the runtime (for tokio, the current one).
@@ -89,32 +76,6 @@ impl<R: Runtime> Sender<R> {
         Ok((sender, task))
     }
 
-    /// Buffers one datapoint (`timestamp: None` means now) and returns at
-    /// once, never waiting for the network: a full buffer drops it
-    /// (counted) under every policy. Use [`send_wait`](Self::send_wait) to
-    /// wait for room instead.
-    pub fn send(
-        &self,
-        metric: impl IntoMetricPath,
-        value: impl IntoValue,
-        timestamp: Option<i64>,
-    ) -> Result<(), PushError> {
-        self.handle.send(metric, value, timestamp)
-    }
-
-    /// Buffers a datapoint already built (the cheapest path); never waits.
-    pub fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
-        self.handle.push(dp)
-    }
-
-    /// Buffers every datapoint of `batch` under one lock and one clock
-    /// read; never waits. Each is accepted or dropped and counted as
-    /// [`push`](Self::push) would; the error says how many were dropped and
-    /// why the first was.
-    pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
-        self.handle.push_many(batch)
-    }
-
     fn give_up(&self) -> impl Future<Output = ()> + use<R> {
         R::sleep_until(Instant::now() + self.handle.wait_limit())
     }
@@ -147,11 +108,6 @@ impl<R: Runtime> Sender<R> {
         self.handle.push_many_wait(batch, self.give_up()).await
     }
 
-    /// The counters.
-    pub fn stats(&self) -> Stats {
-        self.handle.stats()
-    }
-
     /// Writes out everything buffered; what is not written within `timeout`
     /// is dropped and counted, even if the peer has stopped reading.
     /// Returns the stats after.
@@ -167,3 +123,5 @@ impl<R: Runtime> Sender<R> {
         self.handle.closed().await
     }
 }
+
+sender_surface!(Sender, Runtime, "waits");
