@@ -105,18 +105,14 @@ struct CounterSeries {
     path: Option<MetricPath>,
     /// The value at the last committed flush.
     last: u64,
-    /// Timestamp of the last committed flush that saw a change.
-    changed_at: i64,
-    /// Whether an invalid name was counted (once, by a committed flush).
-    reported: bool,
+    live: Liveness,
 }
 
 #[derive(Debug)]
 struct GaugeSeries {
     path: Option<MetricPath>,
     last_bits: u64,
-    changed_at: i64,
-    reported: bool,
+    live: Liveness,
 }
 
 #[derive(Debug)]
@@ -125,8 +121,47 @@ struct HistogramSeries {
     paths: Option<Vec<MetricPath>>,
     count: u64,
     sum: f64,
+    live: Liveness,
+}
+
+/// What every kind of series tracks across committed flushes: when it last
+/// changed (for the idle timeout) and whether its invalid name was counted.
+#[derive(Debug)]
+struct Liveness {
+    /// Timestamp of the last committed flush that saw a change.
     changed_at: i64,
+    /// Whether an invalid name was counted (once, by a committed flush).
     reported: bool,
+}
+
+impl Liveness {
+    fn new(ts: i64) -> Self {
+        Self {
+            changed_at: ts,
+            reported: false,
+        }
+    }
+
+    /// A committed flush at `ts`: counts an invalid name once, notes a
+    /// change, and says whether the series has now been idle long enough
+    /// to forget.
+    fn commit(
+        &mut self,
+        valid: bool,
+        changed: bool,
+        ts: i64,
+        config: &RenderConfig,
+        observed: &mut Observed,
+    ) -> bool {
+        if !valid && !self.reported {
+            self.reported = true;
+            observed.invalid_series += 1;
+        }
+        if changed {
+            self.changed_at = ts;
+        }
+        is_idle(config, self.changed_at, ts)
+    }
 }
 
 /// Everything the exporter remembers between flushes.
@@ -185,8 +220,7 @@ impl State {
                     counters.entry(key.clone()).or_insert(CounterSeries {
                         path,
                         last: 0,
-                        changed_at: ts,
-                        reported: false,
+                        live: Liveness::new(ts),
                     })
                 }
             };
@@ -198,15 +232,12 @@ impl State {
                 out.push(Datapoint::new(path.clone(), sent, ts));
             }
             if commit {
-                if series.path.is_none() && !series.reported {
-                    series.reported = true;
-                    observed.invalid_series += 1;
-                }
-                if value != series.last {
-                    series.changed_at = ts;
-                }
+                let changed = value != series.last;
                 series.last = value;
-                if is_idle(config, series.changed_at, ts) {
+                if series
+                    .live
+                    .commit(series.path.is_some(), changed, ts, config, observed)
+                {
                     idle.push(key.clone());
                 }
             }
@@ -243,8 +274,7 @@ impl State {
                     gauges.entry(key.clone()).or_insert(GaugeSeries {
                         path,
                         last_bits: bits,
-                        changed_at: ts,
-                        reported: false,
+                        live: Liveness::new(ts),
                     })
                 }
             };
@@ -255,15 +285,12 @@ impl State {
                 }
             }
             if commit {
-                if series.path.is_none() && !series.reported {
-                    series.reported = true;
-                    observed.invalid_series += 1;
-                }
-                if bits != series.last_bits {
-                    series.changed_at = ts;
-                    series.last_bits = bits;
-                }
-                if is_idle(config, series.changed_at, ts) {
+                let changed = bits != series.last_bits;
+                series.last_bits = bits;
+                if series
+                    .live
+                    .commit(series.path.is_some(), changed, ts, config, observed)
+                {
                     idle.push(key.clone());
                 }
             }
@@ -317,8 +344,7 @@ impl State {
                         paths,
                         count: 0,
                         sum: 0.0,
-                        changed_at: ts,
-                        reported: false,
+                        live: Liveness::new(ts),
                     })
                 }
             };
@@ -351,16 +377,12 @@ impl State {
                 }
             }
             if commit {
-                if series.paths.is_none() && !series.reported {
-                    series.reported = true;
-                    observed.invalid_series += 1;
-                }
                 series.count += n;
                 series.sum += sum;
-                if n > 0 {
-                    series.changed_at = ts;
-                }
-                if is_idle(config, series.changed_at, ts) {
+                if series
+                    .live
+                    .commit(series.paths.is_some(), n > 0, ts, config, observed)
+                {
                     idle.push(key.clone());
                 }
             }
