@@ -496,3 +496,39 @@ impl Drop for Relay {
         let _ = fs::remove_file(format!("/tmp/.s.carbon-c-relay.{}", self.line_port));
     }
 }
+
+/// carbon-c-relay started in front of `caches` (one instance each, `None`
+/// for none), with our ring for the same configuration: the live relay's
+/// own key, the rewritten name before `;`.
+pub fn c_relay_in_front(
+    caches: &[crate::carbon::Carbon],
+    instances: &[Option<&str>],
+    hash: graphite_proto::ring::HashType,
+    replication: usize,
+) -> (graphite_proto::ring::Ring, Relay) {
+    use graphite_proto::ring::{Compat, RingConfig};
+    let destinations: Vec<String> = caches
+        .iter()
+        .zip(instances)
+        .map(|(c, i)| match i {
+            Some(i) => format!("127.0.0.1:{}:{i}", c.line_port),
+            None => format!("127.0.0.1:{}", c.line_port),
+        })
+        .collect();
+    let ring = RingConfig::new(Compat::CarbonCRelay, hash)
+        .replication(replication)
+        .build_from_strs(&destinations)
+        .expect("a ring");
+    let servers: Vec<String> = ring.destinations().iter().map(c_relay_server).collect();
+    let relay = Relay::c_relay(&c_relay_config(&hash.to_string(), replication, &servers));
+    (ring, relay)
+}
+
+/// The names as the live carbon-c-relay forwards them, so as carbon
+/// stores them.
+pub fn c_relay_forwarded(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| String::from_utf8(c_relay_rewrite(n)).expect("the rewrite keeps UTF-8"))
+        .collect()
+}

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use graphite_proto::ring::{Compat, HashType, Ring, RingConfig};
 use graphite_tests::carbon::Carbon;
-use graphite_tests::routing::{
-    Relay, c_relay_config, c_relay_rewrite, c_relay_server, sample_names,
-};
+use graphite_tests::routing::{Relay, c_relay_forwarded, c_relay_in_front, sample_names};
 
 /// Series per relay configuration.
 const SERIES: usize = 2000;
@@ -143,26 +141,9 @@ fn carbon_c_relay_places_every_series_where_our_ring_does() {
     ];
     for (n, (hash, replication, instances)) in configs.into_iter().enumerate() {
         let label = format!("carbon-c-relay {hash} R={replication}");
-        let destinations: Vec<String> = caches
-            .iter()
-            .zip(instances)
-            .map(|(c, i)| match i {
-                Some(i) => format!("127.0.0.1:{}:{i}", c.line_port),
-                None => format!("127.0.0.1:{}", c.line_port),
-            })
-            .collect();
-        // The live relay's own behaviour: the rewritten name before ';'.
-        let ring = RingConfig::new(Compat::CarbonCRelay, hash)
-            .replication(replication)
-            .build_from_strs(&destinations)
-            .expect("a ring");
-        let servers: Vec<String> = ring.destinations().iter().map(c_relay_server).collect();
-        let relay = Relay::c_relay(&c_relay_config(&hash.to_string(), replication, &servers));
+        let (ring, relay) = c_relay_in_front(&caches, instances, hash, replication);
         let names = sample_names(&format!("cr{n}."), SERIES);
-        let stored: Vec<String> = names
-            .iter()
-            .map(|n| String::from_utf8(c_relay_rewrite(n)).expect("the rewrite keeps UTF-8"))
-            .collect();
+        let stored = c_relay_forwarded(&names);
         check(&label, &relay, &caches, &ring, &names, &stored);
     }
 }

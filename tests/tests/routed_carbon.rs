@@ -15,9 +15,7 @@ use graphite_proto::sender::SenderConfig;
 use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 use graphite_tests::carbon::Carbon;
 use graphite_tests::routed::AnyRouted;
-use graphite_tests::routing::{
-    Relay, c_relay_config, c_relay_rewrite, c_relay_server, sample_names,
-};
+use graphite_tests::routing::{Relay, c_relay_forwarded, c_relay_in_front, sample_names};
 use graphite_tests::runtime::Runtime;
 
 /// Each test starts three carbons and loads both cores: one at a time.
@@ -222,27 +220,11 @@ fn carbon_c_relay_and_our_routed_sender_place_every_series_alike() {
             "carbon-c-relay {hash} R={replication} vs {}",
             runtime.name()
         );
-        let destinations: Vec<String> = caches
-            .iter()
-            .zip(instances)
-            .map(|(c, i)| match i {
-                Some(i) => format!("127.0.0.1:{}:{i}", c.line_port),
-                None => format!("127.0.0.1:{}", c.line_port),
-            })
-            .collect();
         // The live relay hashes the rewritten name before ';': the ring's
         // default for carbon-c-relay (HashKey::RelayRewritten).
-        let ring = RingConfig::new(Compat::CarbonCRelay, hash)
-            .replication(replication)
-            .build_from_strs(&destinations)
-            .expect("a ring");
-        let servers: Vec<String> = ring.destinations().iter().map(c_relay_server).collect();
-        let relay = Relay::c_relay(&c_relay_config(&hash.to_string(), replication, &servers));
+        let (ring, relay) = c_relay_in_front(&caches, instances, hash, replication);
         let names = sample_names(&format!("cc{n}."), SERIES);
-        let via_relay: Vec<String> = names
-            .iter()
-            .map(|n| String::from_utf8(c_relay_rewrite(n)).expect("the rewrite keeps UTF-8"))
-            .collect();
+        let via_relay = c_relay_forwarded(&names);
         let t = now() - 120;
         relay.send(&lines(&names, t));
         send_direct(runtime, &ring, Protocol::Plaintext, &names, t + 1);
