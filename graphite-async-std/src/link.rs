@@ -13,7 +13,6 @@ use async_io::{Async, Timer};
 use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
 use graphite_driver::{BoxFuture, Link, Runtime, SpawnError, Spawned};
-use graphite_proto::Protocol;
 
 /// A stream you bring (TLS, Unix socket, ...), in futures-io terms.
 pub trait ByoStream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -95,24 +94,28 @@ impl Runtime for AsyncIo {
         Box::pin(async move { async_net::resolve((host.as_str(), port)).await })
     }
 
-    fn connect(
+    fn connect_tcp(
         &self,
         addr: SocketAddr,
-        protocol: Protocol,
-        _timeout: Duration,
+        _: Duration,
     ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
         Box::pin(async move {
-            let link = if protocol.is_stream() {
-                let stream = TcpStream::connect(addr).await?;
-                stream.set_nodelay(true)?;
-                AsyncIoLink::Tcp(stream)
-            } else {
-                let socket = Async::<UdpSocket>::bind(graphite_driver::unspecified_for(addr))?;
-                socket.get_ref().connect(addr)?;
-                AsyncIoLink::Udp(socket)
-            };
-            Ok(Box::new(link) as Box<dyn Link>)
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(Box::new(AsyncIoLink::Tcp(stream)) as Box<dyn Link>)
         })
+    }
+
+    fn connect_udp(
+        &self,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
+        let socket = Async::<UdpSocket>::bind(local).and_then(|s| {
+            s.get_ref().connect(peer)?;
+            Ok(Box::new(AsyncIoLink::Udp(s)) as Box<dyn Link>)
+        });
+        Box::pin(std::future::ready(socket))
     }
 }
 

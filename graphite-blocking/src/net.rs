@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use graphite_driver::thread::{ThreadTimer, block_on};
 use graphite_driver::{BoxFuture, Link, Runtime, SpawnError, Spawned};
-use graphite_proto::Protocol;
 
 /// Longest single blocking write: the drive loop comes back this often to
 /// race the core's timers, so a flush or close deadline holds against a
@@ -27,6 +26,10 @@ impl<T: Read + Write + Send> ByoStream for T {}
 /// runs on a thread of its own, joined after the last handle's flush.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Std;
+
+/// A connection, made at once (connecting blocks the sender's thread,
+/// bounded by the connect timeout).
+type Connected = io::Result<Box<dyn Link>>;
 
 /// A connection over std::net: a socket this crate connected, or your
 /// stream.
@@ -63,26 +66,21 @@ impl Runtime for Std {
         Box::pin(std::future::ready(addrs))
     }
 
-    fn connect(
-        &self,
-        addr: SocketAddr,
-        protocol: Protocol,
-        timeout: Duration,
-    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
-        let link = connect_one(addr, protocol, timeout).map(|l| Box::new(l) as Box<dyn Link>);
-        Box::pin(std::future::ready(link))
+    fn connect_tcp(&self, addr: SocketAddr, timeout: Duration) -> BoxFuture<'static, Connected> {
+        let stream = TcpStream::connect_timeout(&addr, timeout).and_then(|stream| {
+            stream.set_nodelay(true)?;
+            Ok(Box::new(StdLink::Tcp(stream)) as Box<dyn Link>)
+        });
+        Box::pin(std::future::ready(stream))
     }
-}
 
-fn connect_one(addr: SocketAddr, protocol: Protocol, timeout: Duration) -> io::Result<StdLink> {
-    if protocol.is_stream() {
-        let stream = TcpStream::connect_timeout(&addr, timeout)?;
-        stream.set_nodelay(true)?;
-        return Ok(StdLink::Tcp(stream));
+    fn connect_udp(&self, local: SocketAddr, peer: SocketAddr) -> BoxFuture<'static, Connected> {
+        let socket = UdpSocket::bind(local).and_then(|socket| {
+            socket.connect(peer)?;
+            Ok(Box::new(StdLink::Udp(socket)) as Box<dyn Link>)
+        });
+        Box::pin(std::future::ready(socket))
     }
-    let socket = UdpSocket::bind(graphite_driver::unspecified_for(addr))?;
-    socket.connect(addr)?;
-    Ok(StdLink::Udp(socket))
 }
 
 impl StdLink {

@@ -2,6 +2,7 @@
 //! connect timeout.
 
 use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use futures_lite::FutureExt;
@@ -25,7 +26,12 @@ pub(crate) async fn connect(
         .map_err(|e| SendError::resolve_failed(host, e))?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
     for addr in &addrs {
-        let attempt = async { Some(runtime.connect(*addr, protocol, timeout).await) };
+        let connecting = if protocol.is_stream() {
+            runtime.connect_tcp(*addr, timeout)
+        } else {
+            runtime.connect_udp(unspecified_for(*addr), *addr)
+        };
+        let attempt = async { Some(connecting.await) };
         let limit = async {
             runtime.sleep_until(runtime.now() + timeout).await;
             None
@@ -42,4 +48,13 @@ pub(crate) async fn connect(
         }
     }
     Err(SendError::connect_failed(host, port, &addrs, last))
+}
+
+/// The unspecified local address of `addr`'s family, to bind a UDP socket
+/// that then connects to `addr`.
+fn unspecified_for(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+    }
 }

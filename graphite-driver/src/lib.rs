@@ -84,16 +84,6 @@ pub mod types {
     pub use graphite_proto::{self as proto, Datapoint, MetricPath, Naming, Protocol, Value};
 }
 
-/// The unspecified local address of `addr`'s family, to bind a UDP socket
-/// that then connects to `addr`.
-pub fn unspecified_for(addr: std::net::SocketAddr) -> std::net::SocketAddr {
-    use std::net::{Ipv4Addr, Ipv6Addr};
-    match addr {
-        std::net::SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-        std::net::SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-    }
-}
-
 /// Why a sender could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

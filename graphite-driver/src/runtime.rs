@@ -12,8 +12,6 @@ use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use graphite_proto::Protocol;
-
 use crate::SpawnError;
 
 /// A boxed, sendable future: what the runtime seam and the [`Sink`](crate::Sink)
@@ -56,15 +54,21 @@ pub trait Runtime: fmt::Debug + Send + Sync + 'static {
     /// across restarts).
     fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>>;
 
-    /// Connects to one address: TCP (with `TCP_NODELAY`) for stream
-    /// protocols, a connected UDP socket for UDP. The driver also races the
-    /// attempt against `timeout`; a runtime whose connect blocks must bound
-    /// it by `timeout` itself.
-    fn connect(
+    /// A TCP connection to `addr` with `TCP_NODELAY` set (the stream
+    /// protocols). The driver races the attempt against `timeout`; a runtime
+    /// whose connect blocks must bound it by `timeout` itself.
+    fn connect_tcp(
         &self,
         addr: SocketAddr,
-        protocol: Protocol,
         timeout: Duration,
+    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>>;
+
+    /// A UDP socket bound to `local` and connected to `peer` (the datagram
+    /// protocol): each write is one datagram.
+    fn connect_udp(
+        &self,
+        local: SocketAddr,
+        peer: SocketAddr,
     ) -> BoxFuture<'static, io::Result<Box<dyn Link>>>;
 }
 

@@ -39,8 +39,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use graphite_proto::Protocol;
-
 use crate::{BoxFuture, Link, Runtime, SpawnError, Spawned};
 
 /// A simulated runtime: a manual clock, a deterministic executor and an
@@ -320,10 +318,9 @@ impl Runtime for SimRuntime {
         ))])))
     }
 
-    fn connect(
+    fn connect_tcp(
         &self,
         addr: SocketAddr,
-        _protocol: Protocol,
         _timeout: Duration,
     ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
         let peer = self.lock().carbons.get(&addr.port()).cloned();
@@ -332,6 +329,15 @@ impl Runtime for SimRuntime {
             None => Err(io::ErrorKind::ConnectionRefused.into()),
         };
         Box::pin(std::future::ready(result))
+    }
+
+    /// Datagrams go to the simulated carbon as a stream would.
+    fn connect_udp(
+        &self,
+        _local: SocketAddr,
+        peer: SocketAddr,
+    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
+        self.connect_tcp(peer, Duration::ZERO)
     }
 }
 

@@ -7,7 +7,6 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use graphite_driver::{BoxFuture, Link, Runtime, SpawnError, Spawned};
-use graphite_proto::Protocol;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -19,6 +18,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> ByoStream for T {}
 /// current at the call.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tokio;
+
+/// A connection attempt's outcome.
+type LinkResult = io::Result<Box<dyn Link>>;
 
 /// A connection on tokio: a socket this crate connected, or your stream.
 enum TokioLink {
@@ -54,23 +56,19 @@ impl Runtime for Tokio {
         Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.collect()) })
     }
 
-    fn connect(
-        &self,
-        addr: SocketAddr,
-        protocol: Protocol,
-        _timeout: Duration,
-    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
+    fn connect_tcp(&self, addr: SocketAddr, _: Duration) -> BoxFuture<'static, LinkResult> {
         Box::pin(async move {
-            let link = if protocol.is_stream() {
-                let stream = TcpStream::connect(addr).await?;
-                stream.set_nodelay(true)?;
-                TokioLink::Tcp(stream)
-            } else {
-                let socket = UdpSocket::bind(graphite_driver::unspecified_for(addr)).await?;
-                socket.connect(addr).await?;
-                TokioLink::Udp(socket)
-            };
-            Ok(Box::new(link) as Box<dyn Link>)
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(Box::new(TokioLink::Tcp(stream)) as Box<dyn Link>)
+        })
+    }
+
+    fn connect_udp(&self, local: SocketAddr, peer: SocketAddr) -> BoxFuture<'static, LinkResult> {
+        Box::pin(async move {
+            let socket = UdpSocket::bind(local).await?;
+            socket.connect(peer).await?;
+            Ok(Box::new(TokioLink::Udp(socket)) as Box<dyn Link>)
         })
     }
 }
