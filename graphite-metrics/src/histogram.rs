@@ -30,7 +30,10 @@
 //!
 //! The count is the sum of the bucket counters: exact, and the same count
 //! the quantiles rank against. Min and max are exact (atomic minimum and
-//! maximum over an order-preserving integer form of the f64). The sum is an
+//! maximum over an order-preserving integer form of the f64), except around
+//! a take that raced with records (see below): then they are brought into
+//! the lowest and highest counted buckets, within the error bound of a
+//! counted sample. The sum is an
 //! f64 updated with a compare-and-swap loop: every sample is added exactly
 //! once, and the result is exact up to f64 rounding in the order the
 //! additions happened to run (exact for samples whose every partial sum is
@@ -41,9 +44,9 @@
 //! Counters live in pages of one octave and sign (512 × 8 = 4 KiB), made
 //! the first time a sample falls in that octave and kept for the
 //! histogram's life. A histogram (one per name and label set) takes
-//! [`EMPTY_BYTES`] when created plus 4 KiB per octave its values have
-//! touched: 40 KiB for latencies spanning 1 ms to 1 s, at most
-//! [`MAX_BYTES`] (every octave of both signs), whatever the rate.
+//! [`EMPTY_BYTES`] (2,632) when created, plus 4 KiB per octave its values
+//! have touched (40 KiB for latencies spanning 1 ms to 1 s), and at most
+//! [`MAX_BYTES`] (every octave of both signs: 643 KiB), whatever the rate.
 //! Recording never allocates except that once-per-octave page.
 //!
 //! # Concurrency

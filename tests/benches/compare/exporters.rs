@@ -1,8 +1,8 @@
 //! graphite-metrics against metrics-exporter-prometheus, both used the same
 //! way: a counter increment through a registered handle and through the
 //! `counter!` macro (each recorder made current with
-//! `metrics::with_local_recorder`), allocations per increment, and one
-//! flush of 10,000 series.
+//! `metrics::with_local_recorder`), allocations per increment, a histogram
+//! record through a handle, and one flush of 10,000 series.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -47,15 +47,36 @@ fn macro_rate(recorder: &dyn Recorder, n: usize, reps: usize) -> (f64, f64) {
     measure(n, reps, pass)
 }
 
+/// Histogram records per second through a handle (the values a latency
+/// in seconds takes, 1 ms to about 1 s), the median of `reps` passes of
+/// `n`, and allocations per record; `drain` runs between passes, untimed
+/// (metrics-exporter-prometheus keeps every sample until its upkeep).
+fn histogram_rate(recorder: &dyn Recorder, n: usize, reps: usize, drain: impl Fn()) -> (f64, f64) {
+    let key = Key::from_parts("bench.latency", vec![Label::new("method", "GET")]);
+    let histogram = recorder.register_histogram(&key, &META);
+    let pass = || {
+        for i in 0..n {
+            black_box(&histogram).record(black_box((i & 1023) as f64 * 0.001 + 0.001));
+        }
+    };
+    measure_with(n, reps, pass, drain)
+}
+
 fn measure(n: usize, reps: usize, pass: impl Fn()) -> (f64, f64) {
+    measure_with(n, reps, pass, || {})
+}
+
+fn measure_with(n: usize, reps: usize, pass: impl Fn(), between: impl Fn()) -> (f64, f64) {
     pass(); // warm-up: registers the series
     let rates = (0..reps)
         .map(|_| {
+            between();
             let start = Instant::now();
             pass();
             n as f64 / start.elapsed().as_secs_f64()
         })
         .collect();
+    between();
     let before = alloc::thread_allocations();
     pass();
     let allocs = (alloc::thread_allocations() - before) as f64 / n as f64;
@@ -185,6 +206,31 @@ pub(crate) fn run(quick: bool) {
         .build()
         .expect("build");
     let prometheus = PrometheusBuilder::new().build_recorder();
+
+    // A quarter of the passes' length: prometheus holds 8 bytes per sample
+    // until its upkeep drains them.
+    let prometheus_handle = prometheus.handle();
+    let (ours_hist, ours_hist_allocs) = histogram_rate(&ours, n / 4, reps, || {});
+    let (prom_hist, prom_hist_allocs) =
+        histogram_rate(&prometheus, n / 4, reps, || prometheus_handle.run_upkeep());
+    prometheus_handle.run_upkeep();
+    result("metrics_histogram_handle_graphite", ours_hist, "records/s");
+    result(
+        "metrics_histogram_handle_prometheus",
+        prom_hist,
+        "records/s",
+    );
+    result(
+        "allocs_per_record_histogram_graphite",
+        ours_hist_allocs,
+        "count",
+    );
+    result(
+        "allocs_per_record_histogram_prometheus",
+        prom_hist_allocs,
+        "count",
+    );
+    ratio("metrics_histogram_vs_prometheus", ours_hist / prom_hist);
 
     let (ours_handle, ours_handle_allocs) = handle_rate(&ours, n, reps);
     let (prom_handle, prom_handle_allocs) = handle_rate(&prometheus, n, reps);
