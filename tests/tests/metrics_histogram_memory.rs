@@ -150,7 +150,10 @@ fn records_for(duration: Duration) {
     assert_eq!(bad, 0);
     let got: BTreeMap<&str, Value> = points.iter().map(|d| (d.path.as_str(), d.value)).collect();
     println!("flushed: {got:?}");
-    assert_eq!(got.get("mem.latency.count"), Some(&Value::Int(i64::try_from(count).expect("count fits"))));
+    assert_eq!(
+        got.get("mem.latency.count"),
+        Some(&Value::Int(i64::try_from(count).expect("count fits")))
+    );
     let float = |name: &str| got.get(name).map(|v| v.as_f64());
     assert_eq!(float("mem.latency.sum"), Some(sum));
     assert_eq!(float("mem.latency.min"), Some(min));
