@@ -31,9 +31,9 @@
 //! The count is the sum of the bucket counters: exact, and the same count
 //! the quantiles rank against. Min and max are exact (atomic minimum and
 //! maximum over an order-preserving integer form of the f64), except around
-//! a take that raced with records (see below): then they are brought into
-//! the lowest and highest counted buckets, within the error bound of a
-//! counted sample. The sum is an
+//! a take that raced with records (see below): a recorded min (max) outside
+//! the lowest (highest) bucket counted is replaced by that bucket's
+//! estimate, within the error bound of a counted sample. The sum is an
 //! f64 updated with a compare-and-swap loop: every sample is added exactly
 //! once, and the result is exact up to f64 rounding in the order the
 //! additions happened to run (exact for samples whose every partial sum is
@@ -352,6 +352,13 @@ impl Bucket {
         }
     }
 
+    /// `recorded` if this bucket holds it, else the bucket's estimate.
+    fn holding(&self, recorded: Option<f64>) -> f64 {
+        recorded
+            .filter(|v| (self.low..=self.high).contains(v))
+            .unwrap_or(self.estimate)
+    }
+
     /// Magnitudes past the last octave: a quantile here is the max (min).
     fn overflow(negative: bool) -> Self {
         let edge = 2f64.powi((MAX_EXP + 1) as i32);
@@ -406,20 +413,17 @@ impl Snapshot {
 
     /// The least sample, if any: exact unless a record raced with the take
     /// (its bucket counted here, its minimum in the next interval, or the
-    /// reverse); then the recorded minimum is brought into the lowest
-    /// bucket, so it stays within the error bound of a sample counted here.
+    /// reverse); then, if the recorded minimum is not in the lowest bucket,
+    /// that bucket's estimate, within the error bound of a sample counted
+    /// here.
     pub(crate) fn min(&self) -> Option<f64> {
-        let first = self.buckets.first()?;
-        let min = self.min.unwrap_or(first.estimate);
-        Some(min.clamp(first.low, first.high))
+        self.buckets.first().map(|b| b.holding(self.min))
     }
 
-    /// The greatest sample, if any: as [`min`](Self::min), in the highest
+    /// The greatest sample, if any: as [`min`](Self::min), with the highest
     /// bucket.
     pub(crate) fn max(&self) -> Option<f64> {
-        let last = self.buckets.last()?;
-        let max = self.max.unwrap_or(last.estimate);
-        Some(max.clamp(last.low, last.high))
+        self.buckets.last().map(|b| b.holding(self.max))
     }
 
     /// The estimate of quantile `q` (0 to 1): within
@@ -545,6 +549,29 @@ mod tests {
                 (got - v).abs() / v
             );
         }
+    }
+
+    /// What a take racing with a record can leave: min and max unset, or
+    /// from a sample counted in another interval. They are brought into the
+    /// extreme buckets of the samples counted.
+    #[test]
+    fn min_and_max_stay_with_the_counted_buckets() {
+        let h = AtomicHistogram::default();
+        h.record(10.0);
+        h.record(20.0);
+        h.min.store(u64::MAX, Ordering::Relaxed);
+        h.max
+            .store(order_key(1000.0_f64.to_bits()), Ordering::Relaxed);
+        let s = snapshot(&h);
+        let (min, max) = (s.min().expect("min"), s.max().expect("max"));
+        assert!(within_bound(min, 10.0) && min != 10.0, "{min}");
+        assert!(within_bound(max, 20.0) && max != 20.0, "{max}");
+        assert!(within_bound(s.quantile(0.0).expect("q"), 10.0));
+        // Recorded stats without samples (their buckets went to the last
+        // take): nothing to report.
+        h.min.store(order_key(5.0_f64.to_bits()), Ordering::Relaxed);
+        let s = snapshot(&h);
+        assert_eq!((s.count(), s.min(), s.max()), (0, None, None));
     }
 
     #[test]
