@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use graphite_metrics::{GraphiteBuilder, GraphiteHandle, GraphiteRecorder};
 use graphite_proto::Protocol;
 use graphite_proto::sender::SenderConfig;
-use metrics::{Key, Label, Metadata, Recorder};
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics::{Histogram, Key, Label, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 use crate::sink::DiscardSink;
 use crate::{alloc, median, ratio, result};
@@ -47,36 +47,66 @@ fn macro_rate(recorder: &dyn Recorder, n: usize, reps: usize) -> (f64, f64) {
     measure(n, reps, pass)
 }
 
-/// Histogram records per second through a handle (the values a latency
-/// in seconds takes, 1 ms to about 1 s), the median of `reps` passes of
-/// `n`, and allocations per record; `drain` runs between passes, untimed
-/// (metrics-exporter-prometheus keeps every sample until its upkeep).
-fn histogram_rate(recorder: &dyn Recorder, n: usize, reps: usize, drain: impl Fn()) -> (f64, f64) {
+/// Histogram records per second through a handle, graphite-metrics' then
+/// metrics-exporter-prometheus's: the median of `reps` passes of `n` each,
+/// the two alternating so a busy machine slows both alike; and each one's
+/// allocations per record. The values are those of latencies in seconds (1
+/// ms to about 1 s). Prometheus keeps every sample until its upkeep, which
+/// runs between passes, untimed.
+fn histogram_rates(
+    ours: &dyn Recorder,
+    prometheus: &PrometheusRecorder,
+    n: usize,
+    reps: usize,
+) -> [(f64, f64); 2] {
     let key = Key::from_parts("bench.latency", vec![Label::new("method", "GET")]);
-    let histogram = recorder.register_histogram(&key, &META);
-    let pass = || {
+    let histograms = [
+        ours.register_histogram(&key, &META),
+        prometheus.register_histogram(&key, &META),
+    ];
+    let record = |histogram: &Histogram| {
         for i in 0..n {
-            black_box(&histogram).record(black_box((i & 1023) as f64 * 0.001 + 0.001));
+            black_box(histogram).record(black_box((i & 1023) as f64 * 0.001 + 0.001));
         }
     };
-    measure_with(n, reps, pass, drain)
+    // Drains prometheus's samples (nothing to do for ours).
+    let upkeep = prometheus.handle();
+    for histogram in &histograms {
+        record(histogram); // warm-up
+        upkeep.run_upkeep();
+    }
+    let mut rates = [Vec::new(), Vec::new()];
+    for _ in 0..reps {
+        for (rates, histogram) in rates.iter_mut().zip(&histograms) {
+            let start = Instant::now();
+            record(histogram);
+            rates.push(n as f64 / start.elapsed().as_secs_f64());
+            upkeep.run_upkeep();
+        }
+    }
+    let [ours_rates, prometheus_rates] = rates;
+    let allocs = |histogram: &Histogram| {
+        let before = alloc::thread_allocations();
+        record(histogram);
+        let allocs = (alloc::thread_allocations() - before) as f64 / n as f64;
+        upkeep.run_upkeep();
+        allocs
+    };
+    [
+        (median(ours_rates), allocs(&histograms[0])),
+        (median(prometheus_rates), allocs(&histograms[1])),
+    ]
 }
 
 fn measure(n: usize, reps: usize, pass: impl Fn()) -> (f64, f64) {
-    measure_with(n, reps, pass, || {})
-}
-
-fn measure_with(n: usize, reps: usize, pass: impl Fn(), between: impl Fn()) -> (f64, f64) {
     pass(); // warm-up: registers the series
     let rates = (0..reps)
         .map(|_| {
-            between();
             let start = Instant::now();
             pass();
             n as f64 / start.elapsed().as_secs_f64()
         })
         .collect();
-    between();
     let before = alloc::thread_allocations();
     pass();
     let allocs = (alloc::thread_allocations() - before) as f64 / n as f64;
@@ -209,11 +239,8 @@ pub(crate) fn run(quick: bool) {
 
     // A quarter of the passes' length: prometheus holds 8 bytes per sample
     // until its upkeep drains them.
-    let prometheus_handle = prometheus.handle();
-    let (ours_hist, ours_hist_allocs) = histogram_rate(&ours, n / 4, reps, || {});
-    let (prom_hist, prom_hist_allocs) =
-        histogram_rate(&prometheus, n / 4, reps, || prometheus_handle.run_upkeep());
-    prometheus_handle.run_upkeep();
+    let [(ours_hist, ours_hist_allocs), (prom_hist, prom_hist_allocs)] =
+        histogram_rates(&ours, &prometheus, n / 4, reps);
     result("metrics_histogram_handle_graphite", ours_hist, "records/s");
     result(
         "metrics_histogram_handle_prometheus",
