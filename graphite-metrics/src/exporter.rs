@@ -10,6 +10,7 @@ use graphite_proto::sender::{SenderConfig, Stats};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 
 use crate::builder::{BuildError, GraphiteBuilder};
+use crate::histogram::GraphiteStorage;
 use crate::naming::Namer;
 use crate::render::{MetricRegistry, RenderConfig, State};
 use crate::sink::{self, Flavor};
@@ -161,7 +162,9 @@ impl Inner {
 ///
 /// Counters are atomic integers (`increment` is one atomic add, `absolute`
 /// an atomic maximum, so it never lowers the total), gauges atomic floats,
-/// histograms metrics-util's lock-free `AtomicBucket`. Registering a handle
+/// histograms lock-free log-bucketed counters whose memory does not grow
+/// with the rate (see [`SKETCH_RELATIVE_ERROR`](crate::SKETCH_RELATIVE_ERROR)
+/// for their error). Registering a handle
 /// (or a macro call) looks the series up in a sharded map and allocates only
 /// the first time a series is seen.
 ///
@@ -458,7 +461,7 @@ pub(crate) fn build(
         .idle_timeout
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let inner = Arc::new(Inner {
-        registry: MetricRegistry::atomic(),
+        registry: MetricRegistry::new(GraphiteStorage),
         config: RenderConfig::new(namer, builder.counter_mode, builder.quantiles, idle),
         interval: i64::try_from(interval.as_secs()).unwrap_or(i64::MAX),
         flushing: Mutex::new(Flushing::default()),
