@@ -161,7 +161,8 @@ fn read_connection(
     state: &(Mutex<Vec<Connection>>, Condvar),
     forward: Option<SocketAddr>,
 ) {
-    let mut copy = forward.map(|to| TcpStream::connect(to).expect("connect to the forward address"));
+    let mut copy =
+        forward.map(|to| TcpStream::connect(to).expect("connect to the forward address"));
     let mut buf = vec![0_u8; 64 * 1024];
     loop {
         match stream.read(&mut buf) {

@@ -49,7 +49,10 @@ pub fn unpack(packages: &[&str], root: &Path) {
         String::from_utf8_lossy(&got.stderr)
     );
     let _ = fs::remove_dir_all(root);
-    for deb in fs::read_dir(&download).expect("read the download dir").flatten() {
+    for deb in fs::read_dir(&download)
+        .expect("read the download dir")
+        .flatten()
+    {
         let deb = deb.path();
         if deb.extension().is_some_and(|x| x == "deb") {
             process::run_ok(

@@ -178,11 +178,7 @@ pub fn run(run: &DropwizardRun<'_>, port: u16) {
 /// the order sent. With `forward`, every report also went to that address
 /// (a carbon-cache's plaintext port).
 pub fn capture(run: &DropwizardRun<'_>, forward: Option<SocketAddr>) -> Vec<Vec<Sample>> {
-    let reports = run
-        .script
-        .lines()
-        .filter(|l| l.trim() == "report")
-        .count();
+    let reports = run.script.lines().filter(|l| l.trim() == "report").count();
     let receiver = LineCapture::start(forward);
     self::run(run, receiver.port());
     receiver.wait_closed(reports, RUN_TIMEOUT)
@@ -203,6 +199,8 @@ pub fn reference_script() -> String {
          counter app.hits 4\n\
          counter app.with%20space 1\n\
          gauge app.temperature 11.5\n\
+         gauge app.half_up 0.125\n\
+         gauge app.big 1e20\n\
          gauge_long app.queue 7\n",
     );
     for v in 1..=100 {
@@ -241,4 +239,45 @@ pub fn micrometer_reference_script() -> String {
          report\n",
     );
     script
+}
+
+/// A double as Java's `String.format(Locale.US, "%2.2f", v)` writes it,
+/// which is how `GraphiteReporter` writes every floating-point value: the
+/// shortest decimal that reads back as `v` (Java's `Double.toString`
+/// digits, Rust's `{}`), rounded half up (away from zero) to two decimals,
+/// no exponent, the sign kept on a negative zero (`0.125` gives `0.13`
+/// where Rust's `{:.2}` gives `0.12`; `2.675` gives `2.68`, `-0.001`
+/// gives `-0.00`); `NaN` and `Infinity` spelled out.
+pub fn format_2f(v: f64) -> String {
+    if v.is_nan() {
+        return String::from("NaN");
+    }
+    if v.is_infinite() {
+        return String::from(if v > 0.0 { "Infinity" } else { "-Infinity" });
+    }
+    let shortest = format!("{}", v.abs());
+    let (int, frac) = shortest.split_once('.').unwrap_or((&shortest, ""));
+    let frac = format!("{frac:0<3}");
+    let mut digits: Vec<u8> = format!("{int}{}", &frac[..2]).into_bytes();
+    if frac.as_bytes()[2] >= b'5' {
+        // Decimal increment with carry.
+        let mut i = digits.len();
+        loop {
+            if i == 0 {
+                digits.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if digits[i] == b'9' {
+                digits[i] = b'0';
+            } else {
+                digits[i] += 1;
+                break;
+            }
+        }
+    }
+    let digits = String::from_utf8(digits).expect("ASCII digits");
+    let (whole, cents) = digits.split_at(digits.len() - 2);
+    let sign = if v.is_sign_negative() { "-" } else { "" };
+    format!("{sign}{whole}.{cents}")
 }
