@@ -11,6 +11,7 @@
 //! Everything here fails loudly: a missing Python is a test failure with a
 //! message saying what to install, never a skip.
 
+pub mod aggregation;
 pub mod capture;
 pub mod carbon;
 pub mod debian;

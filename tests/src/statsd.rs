@@ -228,8 +228,8 @@ pub fn samples(run: &StatsdRun<'_>) -> Vec<Sample> {
 
 /// The reference lines the statsd preset is compared on: counters (one
 /// sampled at 0.1, one with DogStatsD tags, one with characters statsd
-/// strips), a gauge set then moved by deltas, timers (one sampled at 0.5),
-/// sent as one datagram.
+/// strips), a gauge set then moved by deltas, a gauge written with an
+/// exponent, timers (one sampled at 0.5), a set, sent as one datagram.
 pub const REFERENCE_LINES: &[&str] = &[
     "app.hits:3|c",
     "app.hits:4|c",
@@ -239,6 +239,7 @@ pub const REFERENCE_LINES: &[&str] = &[
     "app.temperature:11.5|g",
     "app.temperature:+2|g",
     "app.temperature:-1|g",
+    "app.tiny:0.0000001|g",
     "app.latency:1|ms",
     "app.latency:2|ms",
     "app.latency:3|ms",
@@ -250,6 +251,9 @@ pub const REFERENCE_LINES: &[&str] = &[
     "app.latency:9|ms",
     "app.latency:10|ms",
     "app.half:0.5|ms|@0.5",
+    "app.users:alice|s",
+    "app.users:bob|s",
+    "app.users:alice|s",
 ];
 
 /// The reference configuration: a 2 s flush (so rates are half the

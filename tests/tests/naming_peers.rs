@@ -6,8 +6,10 @@
 //! `graphite-metrics/NAMING-PRESETS.md`.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use graphite_tests::aggregation::carbon_rules;
 use graphite_tests::capture::Sample;
 use graphite_tests::carbon::Carbon;
 use graphite_tests::dropwizard::{self, DropwizardRun, Layout, format_2f};
@@ -70,14 +72,51 @@ fn mean_rate(count: u64, elapsed_ms: u64) -> f64 {
     count as f64 / (elapsed_ms as f64 * 1e6) * 1e9
 }
 
+/// The reference script's two reports (prefix `svc`), captured once for
+/// every test here.
+fn dropwizard_reference() -> &'static [Vec<Sample>] {
+    static REPORTS: OnceLock<Vec<Vec<Sample>>> = OnceLock::new();
+    REPORTS.get_or_init(|| {
+        let script = dropwizard::reference_script();
+        let run = DropwizardRun {
+            prefix: Some("svc"),
+            ..DropwizardRun::new(&script)
+        };
+        dropwizard::capture(&run, None)
+    })
+}
+
+/// The Micrometer reference script's report.
+fn micrometer_reference() -> &'static [Sample] {
+    static REPORT: OnceLock<Vec<Sample>> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let script = dropwizard::micrometer_reference_script();
+        let run = DropwizardRun {
+            layout: Layout::MicrometerTagged,
+            ..DropwizardRun::new(&script)
+        };
+        dropwizard::samples(&run)
+    })
+}
+
+/// statsd's flush with the reference lines and the one after it.
+fn statsd_reference() -> &'static [Vec<Sample>] {
+    static FLUSHES: OnceLock<Vec<Vec<Sample>>> = OnceLock::new();
+    FLUSHES.get_or_init(|| {
+        statsd::capture(
+            &StatsdRun {
+                config: statsd::REFERENCE_CONFIG,
+                lines: statsd::REFERENCE_LINES,
+                flushes: 2,
+            },
+            None,
+        )
+    })
+}
+
 #[test]
 fn dropwizard_graphite_reporter_reference() {
-    let script = dropwizard::reference_script();
-    let run = DropwizardRun {
-        prefix: Some("svc"),
-        ..DropwizardRun::new(&script)
-    };
-    let reports = dropwizard::capture(&run, None);
+    let reports = dropwizard_reference();
     assert_eq!(reports.len(), 2);
     // Order: gauges, counters, histograms, meters, timers, each by name;
     // integers bare, doubles `%2.2f`; the timestamp is the reporter's
@@ -293,16 +332,11 @@ fn dropwizard_units_number_format_and_elapsed_zero() {
 
 #[test]
 fn micrometer_tagged_reference() {
-    let script = dropwizard::micrometer_reference_script();
-    let run = DropwizardRun {
-        layout: Layout::MicrometerTagged,
-        ..DropwizardRun::new(&script)
-    };
     // Micrometer's counter is a Dropwizard meter; its gauges are doubles;
     // the statistic is the last tag, after the meter's own (sorted) tags.
     // Quantiles: Dropwizard's weighted snapshot (p50 of 1..=10 is 6).
     assert_eq!(
-        text(&dropwizard::samples(&run)),
+        text(micrometer_reference()),
         table(
             "
             jvm.memory.used;area=heap 1048576.00 1700000005
@@ -388,14 +422,7 @@ fn unix_now() -> i64 {
 
 #[test]
 fn statsd_graphite_backend_reference() {
-    let flushes = statsd::capture(
-        &StatsdRun {
-            config: statsd::REFERENCE_CONFIG,
-            lines: statsd::REFERENCE_LINES,
-            flushes: 2,
-        },
-        None,
-    );
+    let flushes = statsd_reference();
     // The flush's timestamp is the daemon's clock at the flush, rounded
     // to the second.
     let ts = flushes[0][0].timestamp;
@@ -405,7 +432,7 @@ fn statsd_graphite_backend_reference() {
         unix_now()
     );
     assert_eq!(flushes[1][0].timestamp - ts, 2, "one flushInterval later");
-    // Order: counters (statsd's own first), timers, gauges, statsd's own;
+    // Order: counters (statsd's own first), timers, gauges, sets, statsd's own;
     // each kind in the order its keys were first seen. Values: JavaScript
     // number text. Rates per second: count / (flushInterval / 1000).
     assert_eq!(
@@ -416,8 +443,8 @@ fn statsd_graphite_backend_reference() {
             stats.counters.statsd.bad_lines_seen.count 0
             stats.counters.statsd.packets_received.rate 0.5
             stats.counters.statsd.packets_received.count 1
-            stats.counters.statsd.metrics_received.rate 9.5
-            stats.counters.statsd.metrics_received.count 19
+            stats.counters.statsd.metrics_received.rate 11.5
+            stats.counters.statsd.metrics_received.count 23
             stats.counters.app.hits.rate 3.5
             stats.counters.app.hits.count 7
             stats.counters.app.sampled.rate 5
@@ -475,14 +502,16 @@ fn statsd_graphite_backend_reference() {
             stats.timers.app.half.mean 0.5
             stats.timers.app.half.median 0.5
             stats.gauges.app.temperature 12.5
+            stats.gauges.app.tiny 1e-7
             stats.gauges.statsd.timestamp_lag 0
-            stats.statsd.numStats 11
+            stats.sets.app.users.count 2
+            stats.statsd.numStats 13
             stats.statsd.graphiteStats.last_exception 0
             "
         )
     );
     // The next flush: counters reset to 0 (a delta per flush), timers
-    // down to count and count_ps, gauges kept.
+    // down to count_ps and count, sets emptied, gauges kept.
     assert_eq!(
         statsd_fixed(&flushes[1]),
         table(
@@ -506,8 +535,10 @@ fn statsd_graphite_backend_reference() {
             stats.timers.app.half.count_ps 0
             stats.timers.app.half.count 0
             stats.gauges.app.temperature 12.5
+            stats.gauges.app.tiny 1e-7
             stats.gauges.statsd.timestamp_lag 0
-            stats.statsd.numStats 11
+            stats.sets.app.users.count 0
+            stats.statsd.numStats 13
             stats.statsd.graphiteStats.last_exception 0
             "
         )
@@ -559,4 +590,124 @@ fn peers_forward_into_carbon() {
     carbon
         .wait_for(&expected, Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The `storage-aggregation.conf` stanzas NAMING-PRESETS.md gives for
+/// `scheme` (its fenced block marked `ini storage-aggregation=SCHEME`).
+fn stanzas(scheme: &str) -> &'static str {
+    const SPEC: &str = include_str!("../../graphite-metrics/NAMING-PRESETS.md");
+    let fence = format!("```ini storage-aggregation={scheme}\n");
+    let start = SPEC
+        .find(&fence)
+        .unwrap_or_else(|| panic!("no {fence:?} block in NAMING-PRESETS.md"))
+        + fence.len();
+    let end = start + SPEC[start..].find("```").expect("a closing fence");
+    &SPEC[start..end]
+}
+
+/// A Dropwizard or Micrometer statistic's method: a running total
+/// `last`, `min`, `max`, the rest (and gauges: `None`) `average`.
+fn dropwizard_method(statistic: Option<&str>) -> &'static str {
+    match statistic {
+        Some("count") => "last",
+        Some("min") => "min",
+        Some("max") => "max",
+        _ => "average",
+    }
+}
+
+/// A statsd series' method: per-flush totals `sum`, `upper*` `max`,
+/// `lower*` `min`, statsd's own times `max`, the rest `average`.
+fn statsd_method(name: &str) -> &'static str {
+    let base = name.split(';').next().expect("a name");
+    let statistic = base.rsplit('.').next().expect("a last node");
+    if base.starts_with("stats.statsd.graphiteStats.last_") {
+        return "max";
+    }
+    if base.starts_with("stats.counters.") {
+        return if statistic == "count" {
+            "sum"
+        } else {
+            "average"
+        };
+    }
+    if !base.starts_with("stats.timers.") || statistic == "count_ps" {
+        return "average";
+    }
+    // `upper_90`, `sum_squares_99_5`, `lower_top10`: the family before the threshold.
+    let family = ["sum_squares", "count", "sum", "upper", "lower"]
+        .into_iter()
+        .find(|f| {
+            statistic == *f
+                || statistic
+                    .strip_prefix(f)
+                    .and_then(|r| r.strip_prefix('_'))
+                    .is_some_and(|r| {
+                        let r = r.strip_prefix("top").unwrap_or(r);
+                        r.split('_')
+                            .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                    })
+        });
+    match family {
+        Some("upper") => "max",
+        Some("lower") => "min",
+        Some(_) => "sum",
+        None => "average",
+    }
+}
+
+fn check_rules(scheme: &str, names: &[String], expected: impl Fn(&str) -> &'static str) {
+    let rules = carbon_rules(stanzas(scheme), names);
+    let wrong: Vec<String> = names
+        .iter()
+        .zip(&rules)
+        .filter(|(name, rule)| {
+            let method = expected(name);
+            let xff = if method == "sum" { 0.0 } else { 0.5 };
+            rule.method != method || rule.x_files_factor != xff
+        })
+        .map(|(name, rule)| format!("{name}: expected {}, carbon gives {rule:?}", expected(name)))
+        .collect();
+    assert!(wrong.is_empty(), "{scheme}:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn storage_rules_match_the_peers_names() {
+    // Every series of the reference captures, plus Dropwizard's with
+    // labels as tags after the statistic (as a preset with labels sends
+    // them), through carbon's own rule loading, tag normalisation and
+    // first-match choice.
+    let mut dropwizard_names: Vec<String> = dropwizard_reference()[0]
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let tagged: Vec<String> = dropwizard_names
+        .iter()
+        .map(|n| format!("{n};method=GET;zone=a"))
+        .collect();
+    dropwizard_names.extend(tagged);
+    check_rules("dropwizard", &dropwizard_names, |name| {
+        let base = name.split(';').next().expect("a name");
+        let last = base.rsplit('.').next().expect("a last node");
+        // Gauges are bare: their last node is part of the name.
+        let gauge = ["temperature", "queue", "half_up", "big"].contains(&last);
+        dropwizard_method((!gauge).then_some(last))
+    });
+
+    let micrometer_names: Vec<String> = micrometer_reference()
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    check_rules("micrometer", &micrometer_names, |name| {
+        let statistic = name
+            .split(';')
+            .find_map(|tag| tag.strip_prefix("metricattribute="));
+        dropwizard_method(statistic)
+    });
+
+    let statsd_names: Vec<String> = statsd_reference()[0]
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    check_rules("statsd", &statsd_names, statsd_method);
 }
