@@ -698,6 +698,15 @@ fn storage_rules_match_the_peers_names() {
         .iter()
         .map(|s| s.name.clone())
         .collect();
+    // Carbon matches (and stores) the name with its tags sorted.
+    let sorted = carbon_rules(
+        stanzas("micrometer"),
+        &["http.requests;method=GET;status=200;metricattribute=count".to_owned()],
+    );
+    assert_eq!(
+        sorted[0].metric,
+        "http.requests;method=GET;metricattribute=count;status=200"
+    );
     check_rules("micrometer", &micrometer_names, |name| {
         let statistic = name
             .split(';')
