@@ -96,39 +96,40 @@ impl LineCapture {
     }
 
     /// The lines of every closed connection, in the order they were
-    /// accepted, once `done` holds for them; panics after `timeout` with
-    /// what arrived.
+    /// accepted, once `done` holds for them; after `timeout`, an error
+    /// saying what was awaited and what arrived.
     pub fn wait_until(
         &self,
         timeout: Duration,
         what: &str,
         done: impl Fn(&[Vec<Sample>]) -> bool,
-    ) -> Vec<Vec<Sample>> {
+    ) -> Result<Vec<Vec<Sample>>, String> {
         let (lock, cv) = &*self.state;
         let deadline = Instant::now() + timeout;
         let mut connections = lock.lock().expect("capture lock");
         loop {
             let closed = closed_lines(&connections);
             if done(&closed) {
-                return closed;
+                return Ok(closed);
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "waited {timeout:?} for {what}; received {} connection(s):\n{closed:#?}",
-                connections.len()
-            );
+            if left.is_zero() {
+                return Err(format!(
+                    "waited {timeout:?} for {what}; received {} connection(s), closed:\n{closed:#?}",
+                    connections.len()
+                ));
+            }
             connections = cv.wait_timeout(connections, left).expect("capture lock").0;
         }
     }
 
     /// The lines of the first `n` connections once all of them are closed.
-    pub fn wait_closed(&self, n: usize, timeout: Duration) -> Vec<Vec<Sample>> {
+    pub fn wait_closed(&self, n: usize, timeout: Duration) -> Result<Vec<Vec<Sample>>, String> {
         let mut all = self.wait_until(timeout, &format!("{n} closed connection(s)"), |c| {
             c.len() >= n
-        });
+        })?;
         all.truncate(n);
-        all
+        Ok(all)
     }
 }
 

@@ -181,7 +181,9 @@ pub fn capture(run: &DropwizardRun<'_>, forward: Option<SocketAddr>) -> Vec<Vec<
     let reports = run.script.lines().filter(|l| l.trim() == "report").count();
     let receiver = LineCapture::start(forward);
     self::run(run, receiver.port());
-    receiver.wait_closed(reports, RUN_TIMEOUT)
+    receiver
+        .wait_closed(reports, RUN_TIMEOUT)
+        .unwrap_or_else(|e| panic!("the Dropwizard program exited without all its reports: {e}"))
 }
 
 /// [`capture`] flattened: every `(name, value, timestamp)` in the order sent.

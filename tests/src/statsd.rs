@@ -199,17 +199,16 @@ pub fn capture(run: &StatsdRun<'_>, forward: Option<SocketAddr>) -> Vec<Vec<Samp
     let receiver = LineCapture::start(forward);
     let statsd = Statsd::start(receiver.port(), &run.config);
     let interval = Duration::from_millis(run.config.flush_interval_ms);
-    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        receiver.wait_closed(1, interval + FLUSH_SLACK)
-    }));
-    if first.is_err() {
-        panic!("statsd never flushed; its output:\n{}", statsd.log());
-    }
+    receiver
+        .wait_closed(1, interval + FLUSH_SLACK)
+        .unwrap_or_else(|e| panic!("statsd never flushed: {e}\nits output:\n{}", statsd.log()));
     statsd.send(run.lines);
     let wait = interval * (run.flushes as u32 + 1) + FLUSH_SLACK;
-    let flushes = receiver.wait_until(wait, "the flushes after the datagram", |c| {
-        data_flush(c).is_some_and(|i| c.len() >= i + run.flushes)
-    });
+    let flushes = receiver
+        .wait_until(wait, "the flushes after the datagram", |c| {
+            data_flush(c).is_some_and(|i| c.len() >= i + run.flushes)
+        })
+        .unwrap_or_else(|e| panic!("{e}\nstatsd's output:\n{}", statsd.log()));
     let start = data_flush(&flushes).expect("checked by the wait");
     flushes[start..start + run.flushes].to_vec()
 }
