@@ -64,7 +64,9 @@ pub struct DropwizardRun<'a> {
     pub duration_unit: &'a str,
     /// The naming written.
     pub layout: Layout,
-    /// The manual clock's wall time at start, in milliseconds since the epoch.
+    /// The manual clock's wall time at start, in milliseconds since the
+    /// epoch. Reports forwarded to a carbon-cache need a start near now:
+    /// carbon drops points older than its retention.
     pub start_epoch_ms: i64,
 }
 
