@@ -1,11 +1,19 @@
 //! [`GraphiteBuilder`]: every option of the exporter, with its default.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use graphite_driver::Sink;
 use graphite_proto::Protocol;
 use graphite_proto::sender::SenderConfig;
 
-use crate::exporter::{Exporter, GraphiteHandle, GraphiteRecorder};
+use crate::error::BuildError;
+use crate::exporter::{self, Exporter, ExporterConfig, GraphiteHandle, GraphiteRecorder};
+use crate::naming::Namer;
+use crate::render::RenderConfig;
+use crate::scheme::{CounterMode, LabelStyle};
+use crate::sink::Flavor;
+use crate::{address, sink};
 
 /// The default carbon address.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:2003";
@@ -15,95 +23,6 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The default quantiles sent for histograms.
 pub const DEFAULT_QUANTILES: [f64; 5] = [0.5, 0.75, 0.95, 0.99, 0.999];
-
-/// How a metric's labels become part of its Graphite name.
-///
-/// The metric name is split on `.` and every node goes through
-/// [`graphite_proto::sanitize_metric_part`]: whitespace, control characters,
-/// `; / \ * ? [ ] { }` become `_`, and an empty node becomes `_`
-/// (`"a b..c"` gives `a_b._.c`). The prefix is treated the same way.
-/// Labels follow the rules of each style below. A series whose labels still
-/// cannot be valid (an empty key or value, the same key twice after
-/// replacement, a name longer than carbon accepts) is never sent: it is
-/// counted once in [`ExporterStats::invalid_series`](crate::ExporterStats).
-///
-/// ```
-/// use graphite_metrics::{GraphiteBuilder, LabelStyle};
-///
-/// let builder = GraphiteBuilder::new().with_label_style(LabelStyle::Path);
-/// # drop(builder);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LabelStyle {
-    /// Graphite 1.1 tags after the suffix, in carbon's canonical order:
-    /// `P.http.requests.count;method=GET;status=200` (default). Carbon
-    /// stores them under `_tagged/`. In tag names whitespace, control
-    /// characters and `; ! ^ =` become `_`; in tag values whitespace,
-    /// control characters and `;` become `_`, and so does a leading `~`. A
-    /// label named `name` (reserved by carbon) makes the series invalid.
-    #[default]
-    Tags,
-    /// `key.value` nodes before the suffix, sorted by key:
-    /// `P.http.requests.method.GET.status.200.count`. Keys and values go
-    /// through [`graphite_proto::sanitize_metric_part`], so a `.` in a value
-    /// becomes `_` and every label is exactly two nodes.
-    Path,
-}
-
-/// What a counter sends every interval.
-///
-/// ```
-/// use graphite_metrics::{CounterMode, GraphiteBuilder};
-///
-/// let builder = GraphiteBuilder::new().with_counter_mode(CounterMode::Delta);
-/// # drop(builder);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CounterMode {
-    /// The running total since the series was first seen (default): what
-    /// Graphite's `perSecond` and `nonNegativeDerivative` expect, and robust
-    /// to a lost datapoint.
-    #[default]
-    Cumulative,
-    /// The change since the previous flush: for carbon-aggregator `sum`
-    /// rules or StatsD-style dashboards. Applies to histograms' `.count`
-    /// and `.sum` too.
-    Delta,
-}
-
-/// Why the exporter could not be built or installed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// The address was not `host:port` (or `host`, for the protocol's
-    /// default port).
-    #[error("address {0:?} is not host:port")]
-    Address(String),
-    /// The interval was shorter than a second or not a whole number of
-    /// seconds (Graphite timestamps are whole seconds).
-    #[error("interval {0:?} must be a whole number of seconds, at least one")]
-    Interval(Duration),
-    /// A quantile was outside `0.0..=1.0`.
-    #[error("quantile {0} is outside 0.0..=1.0")]
-    Quantile(f64),
-    /// The sender configuration cannot work.
-    #[error(transparent)]
-    SenderConfig(#[from] graphite_proto::sender::ConfigError),
-    /// The sender could not start (its thread or task).
-    #[error("cannot start the sender: {0}")]
-    Sender(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
-    /// The exporter thread could not start.
-    #[error("cannot start the exporter thread: {0}")]
-    Thread(#[source] std::io::Error),
-    /// A global recorder was already installed.
-    #[error("a global metrics recorder is already installed")]
-    AlreadyInstalled,
-    /// [`GraphiteBuilder::build_tokio`] was called outside a tokio runtime.
-    #[error("not inside a tokio runtime")]
-    NoRuntime,
-}
 
 /// Builds a Graphite exporter for the [`metrics`] facade.
 ///
@@ -138,6 +57,7 @@ pub struct GraphiteBuilder {
     pub(crate) quantiles: Vec<f64>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) sender_config: Option<SenderConfig>,
+    pub(crate) sink: Option<Arc<dyn Sink>>,
 }
 
 impl Default for GraphiteBuilder {
@@ -160,6 +80,7 @@ impl GraphiteBuilder {
             quantiles: DEFAULT_QUANTILES.to_vec(),
             idle_timeout: None,
             sender_config: None,
+            sink: None,
         }
     }
 
@@ -299,9 +220,37 @@ impl GraphiteBuilder {
         self
     }
 
-    /// Installs the global recorder and starts the exporter: on its own
-    /// thread, or, with the `tokio` feature and when called inside a tokio
-    /// runtime, as a task on that runtime.
+    /// Sends through `sink` instead of starting a sender: any graphite-rs
+    /// sender on any runtime, a routed one included, or a test double.
+    /// The address, protocol and sender configuration are then not used;
+    /// [`GraphiteHandle::shutdown`] closes the sink.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use graphite_driver::{Sender, Sink};
+    /// use graphite_metrics::{GraphiteBuilder, Protocol, SenderConfig};
+    ///
+    /// let sender = Sender::spawn(
+    ///     graphite_blocking::runtime(),
+    ///     "carbon.example.com",
+    ///     2003,
+    ///     SenderConfig::new(Protocol::Plaintext),
+    /// )?;
+    /// let sink: Arc<dyn Sink> = Arc::new(sender);
+    /// let handle = GraphiteBuilder::new().with_sink(sink).install()?;
+    /// # drop(handle);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_sink(mut self, sink: Arc<dyn Sink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Installs the global recorder and starts the exporter's loop on a
+    /// thread of its own. The sender is graphite-blocking's thread, or,
+    /// with the `tokio` feature and when called inside a tokio runtime,
+    /// graphite-tokio's task on that runtime (unless
+    /// [`with_sink`](Self::with_sink) gave one).
     ///
     /// ```no_run
     /// let handle = graphite_metrics::GraphiteBuilder::new().install()?;
@@ -309,40 +258,89 @@ impl GraphiteBuilder {
     /// # Ok::<(), graphite_metrics::BuildError>(())
     /// ```
     pub fn install(self) -> Result<GraphiteHandle, BuildError> {
-        crate::exporter::install(self)
+        let (recorder, exporter) = self.build_on(Flavor::current())?;
+        let handle = exporter.spawn()?;
+        if metrics::set_global_recorder(recorder).is_err() {
+            handle.shutdown(Duration::ZERO);
+            return Err(BuildError::AlreadyInstalled);
+        }
+        Ok(handle)
     }
 
     /// Builds the recorder and the exporter without installing or starting
-    /// anything but the sender's thread: install the recorder yourself
-    /// (`metrics::set_global_recorder`, or `metrics::with_local_recorder`)
-    /// and run [`Exporter::run`] on a thread of yours.
+    /// anything but the sender (graphite-blocking's thread): install the
+    /// recorder yourself (`metrics::set_global_recorder`, or
+    /// `metrics::with_local_recorder`) and start the loop with
+    /// [`Exporter::spawn`] or [`Exporter::run`].
     ///
     /// ```no_run
     /// let (recorder, exporter) = graphite_metrics::GraphiteBuilder::new().build()?;
-    /// let handle = exporter.handle();
-    /// std::thread::spawn(move || exporter.run());
+    /// let handle = exporter.spawn()?;
     /// metrics::with_local_recorder(&recorder, || metrics::counter!("jobs").increment(1));
     /// handle.shutdown(std::time::Duration::from_secs(5));
     /// # Ok::<(), graphite_metrics::BuildError>(())
     /// ```
     pub fn build(self) -> Result<(GraphiteRecorder, Exporter), BuildError> {
-        crate::exporter::build(self, crate::sink::Flavor::Thread)
+        self.build_on(Flavor::Thread)
     }
 
     /// Like [`build`](Self::build), with graphite-tokio's sender on the
-    /// current runtime; run [`Exporter::run_async`] as a task.
+    /// current runtime (the exporter's loop still runs on its own thread).
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), graphite_metrics::BuildError> {
     /// let (recorder, exporter) = graphite_metrics::GraphiteBuilder::new().build_tokio()?;
-    /// let handle = exporter.handle();
-    /// tokio::spawn(exporter.run_async());
+    /// let handle = exporter.spawn()?;
     /// metrics::set_global_recorder(recorder).ok();
     /// handle.shutdown_async(std::time::Duration::from_secs(5)).await;
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "tokio")]
     pub fn build_tokio(self) -> Result<(GraphiteRecorder, Exporter), BuildError> {
-        crate::exporter::build(self, crate::sink::Flavor::Tokio)
+        self.build_on(Flavor::Tokio)
+    }
+
+    /// Checks every option, starts the sender (unless one was given) and
+    /// hands the exporter its configuration.
+    fn build_on(self, flavor: Flavor) -> Result<(GraphiteRecorder, Exporter), BuildError> {
+        let interval = self.interval;
+        if interval < Duration::from_secs(1) || interval.subsec_nanos() != 0 {
+            return Err(BuildError::Interval(interval));
+        }
+        if let Some(&q) = self.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+            return Err(BuildError::Quantile(q));
+        }
+        let sink = match self.sink {
+            Some(sink) => sink,
+            None => {
+                let config = match (self.sender_config, self.protocol) {
+                    (Some(config), None) => config,
+                    (Some(mut config), Some(protocol)) => {
+                        config.protocol = protocol;
+                        config
+                    }
+                    (None, protocol) => SenderConfig::new(protocol.unwrap_or_default()),
+                };
+                config.validate()?;
+                let address = address::parse(&self.address)?;
+                let port = address
+                    .port
+                    .unwrap_or_else(|| config.protocol.default_port());
+                sink::spawn(flavor, &address.host, port, config)?
+            }
+        };
+        let namer = Namer::new(
+            self.prefix.as_deref(),
+            &self.global_labels,
+            self.label_style,
+        );
+        let idle = self
+            .idle_timeout
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Ok(exporter::new(ExporterConfig {
+            interval: i64::try_from(interval.as_secs()).unwrap_or(i64::MAX),
+            render: RenderConfig::new(namer, self.counter_mode, self.quantiles, idle),
+            sink,
+        }))
     }
 }

@@ -3,18 +3,26 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use graphite_proto::Datapoint;
-use graphite_proto::sender::{SenderConfig, Stats};
+use graphite_proto::sender::Stats;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 
-use crate::builder::{BuildError, GraphiteBuilder};
-use crate::histogram::GraphiteStorage;
-use crate::naming::Namer;
-use crate::render::{MetricRegistry, RenderConfig, State};
-use crate::sink::{self, Flavor};
 use graphite_driver::Sink;
+
+use crate::error::BuildError;
+use crate::histogram::GraphiteStorage;
+use crate::render::{MetricRegistry, RenderConfig, State};
+
+/// What the builder hands the exporter once every option is checked.
+#[derive(Debug)]
+pub(crate) struct ExporterConfig {
+    /// Whole seconds, at least one.
+    pub(crate) interval: i64,
+    pub(crate) render: RenderConfig,
+    pub(crate) sink: Arc<dyn Sink>,
+}
 
 /// What the exporter itself counts (the sender's counters are
 /// [`GraphiteHandle::stats`]).
@@ -67,8 +75,6 @@ struct Flushing {
 struct Control {
     stop: Mutex<bool>,
     wake: Condvar,
-    #[cfg(feature = "tokio")]
-    notify: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -135,11 +141,6 @@ impl Inner {
         out.len()
     }
 
-    #[cfg(feature = "tokio")]
-    fn stopped(&self) -> bool {
-        *lock(&self.control.stop)
-    }
-
     /// Final flush, then stop the loop; returns whether this call did it.
     fn finish(&self) -> bool {
         {
@@ -151,8 +152,6 @@ impl Inner {
         }
         self.flush_at(self.current_interval(), true);
         self.control.wake.notify_all();
-        #[cfg(feature = "tokio")]
-        self.control.notify.notify_one();
         true
     }
 }
@@ -269,31 +268,24 @@ impl Exporter {
         }
     }
 
-    /// Runs the loop as a future (spawn it on tokio) until
-    /// [`GraphiteHandle::shutdown`] or
-    /// [`GraphiteHandle::shutdown_async`].
-    #[cfg(feature = "tokio")]
-    pub async fn run_async(self) {
-        let inner = &self.inner;
-        let interval = inner.interval as f64;
-        loop {
-            let next = ((unix_now() / interval).floor() + 1.0) * interval;
-            loop {
-                if inner.stopped() {
-                    return;
-                }
-                let left = next - unix_now();
-                if left <= 0.0 {
-                    break;
-                }
-                let notified = inner.control.notify.notified();
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_secs_f64(left)) => {}
-                    () = notified => {}
-                }
-            }
-            inner.flush_at(next as i64 - inner.interval, false);
-        }
+    /// Runs the loop on a thread of its own (named `graphite-metrics`)
+    /// until [`GraphiteHandle::shutdown`], which waits for that thread.
+    ///
+    /// ```no_run
+    /// let (recorder, exporter) = graphite_metrics::GraphiteBuilder::new().build()?;
+    /// let handle = exporter.spawn()?;
+    /// metrics::with_local_recorder(&recorder, || metrics::counter!("jobs").increment(1));
+    /// handle.shutdown(std::time::Duration::from_secs(5));
+    /// # Ok::<(), graphite_metrics::BuildError>(())
+    /// ```
+    pub fn spawn(self) -> Result<GraphiteHandle, BuildError> {
+        let handle = self.handle();
+        let thread = std::thread::Builder::new()
+            .name("graphite-metrics".into())
+            .spawn(move || self.run())
+            .map_err(BuildError::Thread)?;
+        *lock(&handle.inner.thread) = Some(thread);
+        Ok(handle)
     }
 }
 
@@ -378,145 +370,57 @@ impl GraphiteHandle {
         out
     }
 
-    /// A final flush (stamped with the start of the current interval), then
-    /// the sender flushes and closes within `timeout`, and the exporter
-    /// stops. Returns the sender's stats after. Later calls send nothing.
-    ///
-    /// With the tokio exporter, call it outside the runtime, or use
-    /// [`shutdown_async`](Self::shutdown_async): inside the runtime this
-    /// starts the close without waiting for it.
+    /// A final flush (stamped with the start of the current interval),
+    /// then the exporter's thread stops and the sender flushes and closes
+    /// within `timeout`. Returns the sender's stats after, once all of that
+    /// is done or the deadline passed (at most about a second later, even
+    /// from inside an async runtime whose sender cannot run: the sink's
+    /// close is bounded). Later calls send nothing.
     pub fn shutdown(&self, timeout: Duration) -> Stats {
+        let deadline = Instant::now() + timeout;
         self.inner.finish();
-        let stats = self.inner.sink.close_blocking(timeout);
         let thread = lock(&self.inner.thread).take();
         if let Some(thread) = thread {
+            // The loop wakes on `finish` and returns without flushing.
             let _ = thread.join();
         }
-        stats
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.inner.sink.close_blocking(left)
     }
 
     /// [`shutdown`](Self::shutdown) for async code: waits for the sender to
-    /// close without blocking a runtime thread.
-    #[cfg(feature = "tokio")]
+    /// close without blocking a runtime thread. The exporter's thread is
+    /// told to stop and ends by itself.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), graphite_metrics::BuildError> {
+    /// let handle = graphite_metrics::GraphiteBuilder::new().install()?;
+    /// let stats = handle.shutdown_async(std::time::Duration::from_secs(5)).await;
+    /// println!("{stats:?}");
+    /// # Ok(()) }
+    /// ```
     pub async fn shutdown_async(&self, timeout: Duration) -> Stats {
         self.inner.finish();
         self.inner.sink.close(timeout).await
     }
 }
 
-/// `host:port`, `host`, `[v6]:port` or `[v6]`.
-fn split_address(address: &str, default_port: u16) -> Result<(String, u16), BuildError> {
-    let bad = || BuildError::Address(address.to_owned());
-    let (host, port) = if let Some(rest) = address.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
-        match after.strip_prefix(':') {
-            Some(port) => (host, Some(port)),
-            None if after.is_empty() => (host, None),
-            None => return Err(bad()),
-        }
-    } else {
-        match address.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (address, None),
-        }
-    };
-    if host.is_empty() || host.contains(':') && !address.starts_with('[') {
-        return Err(bad());
-    }
-    let port = match port {
-        Some(p) => p.parse().map_err(|_| bad())?,
-        None => default_port,
-    };
-    Ok((host.to_owned(), port))
-}
-
-pub(crate) fn build(
-    builder: GraphiteBuilder,
-    flavor: Flavor,
-) -> Result<(GraphiteRecorder, Exporter), BuildError> {
-    let interval = builder.interval;
-    if interval < Duration::from_secs(1) || interval.subsec_nanos() != 0 {
-        return Err(BuildError::Interval(interval));
-    }
-    if let Some(&q) = builder.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
-        return Err(BuildError::Quantile(q));
-    }
-    let config = match (builder.sender_config, builder.protocol) {
-        (Some(config), None) => config,
-        (Some(mut config), Some(protocol)) => {
-            config.protocol = protocol;
-            config
-        }
-        (None, protocol) => SenderConfig::new(protocol.unwrap_or_default()),
-    };
-    config.validate()?;
-    let (host, port) = split_address(&builder.address, config.protocol.default_port())?;
-    let sink = sink::spawn(flavor, &host, port, config)?;
-    let namer = Namer::new(
-        builder.prefix.as_deref(),
-        &builder.global_labels,
-        builder.label_style,
-    );
-    let idle = builder
-        .idle_timeout
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+/// Builds the recorder and the exporter over a checked configuration.
+pub(crate) fn new(config: ExporterConfig) -> (GraphiteRecorder, Exporter) {
     let inner = Arc::new(Inner {
         registry: MetricRegistry::new(GraphiteStorage),
-        config: RenderConfig::new(namer, builder.counter_mode, builder.quantiles, idle),
-        interval: i64::try_from(interval.as_secs()).unwrap_or(i64::MAX),
+        config: config.render,
+        interval: config.interval,
         flushing: Mutex::new(Flushing::default()),
-        sink,
+        sink: config.sink,
         control: Control::default(),
         counters: Counters::default(),
         thread: Mutex::new(None),
     });
-    Ok((
+    (
         GraphiteRecorder {
             inner: Arc::clone(&inner),
         },
         Exporter { inner },
-    ))
-}
-
-pub(crate) fn install(builder: GraphiteBuilder) -> Result<GraphiteHandle, BuildError> {
-    #[cfg(feature = "tokio")]
-    if tokio::runtime::Handle::try_current().is_ok() {
-        let (recorder, exporter) = build(builder, Flavor::Tokio)?;
-        let handle = recorder.handle();
-        if metrics::set_global_recorder(recorder).is_err() {
-            handle.shutdown(Duration::ZERO);
-            return Err(BuildError::AlreadyInstalled);
-        }
-        tokio::spawn(exporter.run_async());
-        return Ok(handle);
-    }
-    let (recorder, exporter) = build(builder, Flavor::Thread)?;
-    let handle = recorder.handle();
-    let thread = std::thread::Builder::new()
-        .name("graphite-metrics".into())
-        .spawn(move || exporter.run())
-        .map_err(BuildError::Thread)?;
-    *lock(&handle.inner.thread) = Some(thread);
-    if metrics::set_global_recorder(recorder).is_err() {
-        handle.shutdown(Duration::ZERO);
-        return Err(BuildError::AlreadyInstalled);
-    }
-    Ok(handle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses() {
-        let ok = |a: &str| split_address(a, 2003).ok();
-        assert_eq!(ok("127.0.0.1:2004"), Some(("127.0.0.1".into(), 2004)));
-        assert_eq!(ok("carbon"), Some(("carbon".into(), 2003)));
-        assert_eq!(ok("[::1]:2005"), Some(("::1".into(), 2005)));
-        assert_eq!(ok("[::1]"), Some(("::1".into(), 2003)));
-        assert_eq!(ok("host:x"), None);
-        assert_eq!(ok(":2003"), None);
-        assert_eq!(ok("::1:2003"), None);
-    }
+    )
 }

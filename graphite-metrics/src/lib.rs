@@ -33,26 +33,33 @@
 //! label set, plus 4 KiB for each power-of-two range (octave) its values
 //! have touched (40 KiB for latencies from 1 ms to 1 s), at most 643 KiB.
 //!
-//! With the `tokio` feature, [`GraphiteBuilder::install`] called inside a
-//! tokio runtime runs the exporter as a task with graphite-tokio's sender
-//! instead of a thread.
+//! The exporter's loop runs on a thread of its own. Its datapoints go
+//! through graphite-blocking's sender thread, or, with the `tokio` feature
+//! and [`GraphiteBuilder::install`] called inside a tokio runtime,
+//! graphite-tokio's sender on that runtime; [`GraphiteBuilder::with_sink`]
+//! takes any other sender (a routed one, another runtime's).
+//!
+//! Modules depend one way: builder → exporter → render → naming → scheme,
+//! and the sink the builder starts.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod address;
 mod builder;
+mod error;
 mod exporter;
 mod histogram;
 mod naming;
 mod render;
+mod scheme;
 mod sink;
 #[cfg(test)]
 mod tests;
 
-pub use builder::{
-    BuildError, CounterMode, DEFAULT_ADDRESS, DEFAULT_INTERVAL, DEFAULT_QUANTILES, GraphiteBuilder,
-    LabelStyle,
-};
+pub use builder::{DEFAULT_ADDRESS, DEFAULT_INTERVAL, DEFAULT_QUANTILES, GraphiteBuilder};
+pub use error::BuildError;
 pub use exporter::{Exporter, ExporterStats, GraphiteHandle, GraphiteRecorder};
 pub use graphite_proto::sender::{SenderConfig, Stats};
 pub use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 pub use render::SKETCH_RELATIVE_ERROR;
+pub use scheme::{CounterMode, LabelStyle};

@@ -7,7 +7,7 @@
 use graphite_proto::{MetricPath, sanitize_metric_part};
 use metrics::Key;
 
-use crate::builder::LabelStyle;
+use crate::scheme::LabelStyle;
 
 /// How labels become part of a series name, with the prefix and the
 /// global labels. Built once per exporter.

@@ -11,9 +11,9 @@ use metrics::Key;
 use metrics_util::KeyHasher;
 use metrics_util::registry::Registry;
 
-use crate::builder::CounterMode;
 use crate::histogram::{GraphiteStorage, Snapshot};
 use crate::naming::Namer;
+use crate::scheme::CounterMode;
 
 /// The relative error of the quantiles sent for histograms: each is within
 /// 0.1 % of the sample at that rank (`floor(q * (count - 1))`, 0-based),

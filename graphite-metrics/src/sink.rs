@@ -8,7 +8,7 @@ use std::sync::Arc;
 use graphite_driver::{Sender, Sink};
 use graphite_proto::sender::SenderConfig;
 
-use crate::builder::BuildError;
+use crate::error::BuildError;
 
 /// Which runtime carries the datapoints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +18,19 @@ pub(crate) enum Flavor {
     /// graphite-tokio's sender task on the current runtime.
     #[cfg(feature = "tokio")]
     Tokio,
+}
+
+impl Flavor {
+    /// Where [`GraphiteBuilder::install`](crate::GraphiteBuilder::install)
+    /// starts its sender: on the current tokio runtime if there is one and
+    /// the `tokio` feature is on, else on a thread.
+    pub(crate) fn current() -> Self {
+        #[cfg(feature = "tokio")]
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Self::Tokio;
+        }
+        Self::Thread
+    }
 }
 
 /// Starts a sender towards `host:port` on `flavor`'s runtime.
