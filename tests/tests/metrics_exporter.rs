@@ -1,4 +1,4 @@
-//! graphite-metrics against Graphite's own carbon-cache: what the exporter
+//! metrics-exporter-graphite against Graphite's own carbon-cache: what the exporter
 //! sends every interval, read back from the whisper files carbon writes.
 //!
 //! Every exporter flushes each second (the test carbon keeps 1 s points).
@@ -10,14 +10,14 @@ use std::collections::HashMap;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use graphite_metrics::{
-    CounterMode, ExporterStats, GraphiteBuilder, GraphiteHandle, GraphiteRecorder, LabelStyle,
-    SKETCH_RELATIVE_ERROR,
-};
 use graphite_proto::Protocol;
 use graphite_proto::sender::{Backoff, SenderConfig};
 use graphite_tests::carbon::{Carbon, CarbonOptions};
 use metrics::{Key, Label, Metadata, Recorder};
+use metrics_exporter_graphite::{
+    CounterMode, ExporterStats, GraphiteBuilder, GraphiteHandle, GraphiteRecorder, LabelStyle,
+    SKETCH_RELATIVE_ERROR,
+};
 
 const STORE_TIMEOUT: Duration = Duration::from_secs(60);
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);

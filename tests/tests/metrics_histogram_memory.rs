@@ -1,4 +1,4 @@
-//! graphite-metrics' histograms hold fixed memory whatever the rate: two
+//! metrics-exporter-graphite' histograms hold fixed memory whatever the rate: two
 //! threads record into one histogram as fast as they can, with the default
 //! 60 s interval, and the process's resident memory barely moves; the flush
 //! then carries the exact count, sum, min and max, and quantiles within the
@@ -18,9 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use graphite_metrics::{DEFAULT_INTERVAL, GraphiteBuilder, SKETCH_RELATIVE_ERROR, Value};
 use graphite_tests::sink::Sink;
 use metrics::{Key, Metadata, Recorder};
+use metrics_exporter_graphite::{DEFAULT_INTERVAL, GraphiteBuilder, SKETCH_RELATIVE_ERROR, Value};
 
 /// Resident memory may grow by less than this while recording.
 const RSS_LIMIT: u64 = 16 << 20;

@@ -3,7 +3,7 @@
 //! arithmetic named as Micrometer's source names it) and the statsd 0.9.0
 //! daemon's graphite backend. These are the vectors the exporter's naming
 //! presets are compared on, and the evidence for every claim in
-//! `graphite-metrics/NAMING-PRESETS.md`.
+//! `metrics-exporter-graphite/NAMING-PRESETS.md`.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -595,7 +595,7 @@ fn peers_forward_into_carbon() {
 /// The `storage-aggregation.conf` stanzas NAMING-PRESETS.md gives for
 /// `scheme` (its fenced block marked `ini storage-aggregation=SCHEME`).
 fn stanzas(scheme: &str) -> &'static str {
-    const SPEC: &str = include_str!("../../graphite-metrics/NAMING-PRESETS.md");
+    const SPEC: &str = include_str!("../../metrics-exporter-graphite/NAMING-PRESETS.md");
     let fence = format!("```ini storage-aggregation={scheme}\n");
     let start = SPEC
         .find(&fence)

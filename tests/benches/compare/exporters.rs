@@ -1,4 +1,4 @@
-//! graphite-metrics against metrics-exporter-prometheus, both used the same
+//! metrics-exporter-graphite against metrics-exporter-prometheus, both used the same
 //! way: a counter increment through a registered handle and through the
 //! `counter!` macro (each recorder made current with
 //! `metrics::with_local_recorder`), allocations per increment, a histogram
@@ -7,10 +7,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use graphite_metrics::{GraphiteBuilder, GraphiteHandle, GraphiteRecorder};
 use graphite_proto::Protocol;
 use graphite_proto::sender::SenderConfig;
 use metrics::{Histogram, Key, Label, Metadata, Recorder};
+use metrics_exporter_graphite::{GraphiteBuilder, GraphiteHandle, GraphiteRecorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 use crate::sink::DiscardSink;
@@ -47,7 +47,7 @@ fn macro_rate(recorder: &dyn Recorder, n: usize, reps: usize) -> (f64, f64) {
     measure(n, reps, pass)
 }
 
-/// Histogram records per second through a handle, graphite-metrics' then
+/// Histogram records per second through a handle, metrics-exporter-graphite' then
 /// metrics-exporter-prometheus's: the median of `reps` passes of `n` each,
 /// the two alternating so a busy machine slows both alike; and each one's
 /// allocations per record. The values are those of latencies in seconds (1
@@ -224,7 +224,7 @@ fn mixed(recorder: &GraphiteRecorder) -> Box<dyn Fn()> {
     })
 }
 
-/// Every graphite-metrics figure.
+/// Every metrics-exporter-graphite figure.
 pub(crate) fn run(quick: bool) {
     let (n, reps) = if quick {
         (5_000_000, 5)

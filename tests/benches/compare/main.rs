@@ -7,7 +7,7 @@
 //! cargo bench -p graphite-tests --bench compare -- --quick --only-metrics
 //! ```
 //!
-//! `--only-metrics` runs only the graphite-metrics figures (`exporters.rs`).
+//! `--only-metrics` runs only the metrics-exporter-graphite figures (`exporters.rs`).
 //!
 //! Prints one figure per line: `RESULT <name> <value> <unit>` and
 //! `RATIO <name> <value>`. Ratios compare figures of this run only, so a

@@ -33,7 +33,7 @@ pub const DEFAULT_QUANTILES: [f64; 5] = [0.5, 0.75, 0.95, 0.99, 0.999];
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use graphite_metrics::GraphiteBuilder;
+/// use metrics_exporter_graphite::GraphiteBuilder;
 ///
 /// let handle = GraphiteBuilder::new()
 ///     .with_address("carbon.example.com:2003")
@@ -42,7 +42,7 @@ pub const DEFAULT_QUANTILES: [f64; 5] = [0.5, 0.75, 0.95, 0.99, 0.999];
 ///     .install()?;
 /// metrics::counter!("http.requests", "method" => "GET").increment(1);
 /// handle.shutdown(Duration::from_secs(5));
-/// # Ok::<(), graphite_metrics::BuildError>(())
+/// # Ok::<(), metrics_exporter_graphite::BuildError>(())
 /// ```
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until `install` or `build`"]
@@ -90,7 +90,7 @@ impl GraphiteBuilder {
     /// reconnect.
     ///
     /// ```
-    /// let b = graphite_metrics::GraphiteBuilder::new().with_address("carbon:2004");
+    /// let b = metrics_exporter_graphite::GraphiteBuilder::new().with_address("carbon:2004");
     /// # drop(b);
     /// ```
     pub fn with_address(mut self, address: impl Into<String>) -> Self {
@@ -102,7 +102,7 @@ impl GraphiteBuilder {
     /// [`with_sender_config`](Self::with_sender_config) configuration).
     ///
     /// ```
-    /// use graphite_metrics::{GraphiteBuilder, Protocol};
+    /// use metrics_exporter_graphite::{GraphiteBuilder, Protocol};
     /// let b = GraphiteBuilder::new().with_protocol(Protocol::Pickle).with_address("carbon:2004");
     /// # drop(b);
     /// ```
@@ -118,7 +118,7 @@ impl GraphiteBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = graphite_metrics::GraphiteBuilder::new().with_interval(Duration::from_secs(10));
+    /// let b = metrics_exporter_graphite::GraphiteBuilder::new().with_interval(Duration::from_secs(10));
     /// # drop(b);
     /// ```
     pub fn with_interval(mut self, interval: Duration) -> Self {
@@ -130,7 +130,7 @@ impl GraphiteBuilder {
     /// `app.web1`; sanitised like metric names (see [`LabelStyle`]).
     ///
     /// ```
-    /// let b = graphite_metrics::GraphiteBuilder::new().with_prefix("app.web1");
+    /// let b = metrics_exporter_graphite::GraphiteBuilder::new().with_prefix("app.web1");
     /// # drop(b);
     /// ```
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -142,7 +142,7 @@ impl GraphiteBuilder {
     /// with the same key wins; adding the same key twice keeps the last.
     ///
     /// ```
-    /// let b = graphite_metrics::GraphiteBuilder::new().add_global_label("dc", "ams");
+    /// let b = metrics_exporter_graphite::GraphiteBuilder::new().add_global_label("dc", "ams");
     /// # drop(b);
     /// ```
     pub fn add_global_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -153,7 +153,7 @@ impl GraphiteBuilder {
     /// Tags (default) or path nodes: see [`LabelStyle`].
     ///
     /// ```
-    /// use graphite_metrics::{GraphiteBuilder, LabelStyle};
+    /// use metrics_exporter_graphite::{GraphiteBuilder, LabelStyle};
     /// let b = GraphiteBuilder::new().with_label_style(LabelStyle::Path);
     /// # drop(b);
     /// ```
@@ -165,7 +165,7 @@ impl GraphiteBuilder {
     /// Running totals (default) or changes: see [`CounterMode`].
     ///
     /// ```
-    /// use graphite_metrics::{CounterMode, GraphiteBuilder};
+    /// use metrics_exporter_graphite::{CounterMode, GraphiteBuilder};
     /// let b = GraphiteBuilder::new().with_counter_mode(CounterMode::Delta);
     /// # drop(b);
     /// ```
@@ -181,7 +181,7 @@ impl GraphiteBuilder {
     /// at most 0.1 % ([`SKETCH_RELATIVE_ERROR`](crate::SKETCH_RELATIVE_ERROR)).
     ///
     /// ```
-    /// let b = graphite_metrics::GraphiteBuilder::new().with_quantiles(&[0.5, 0.9]);
+    /// let b = metrics_exporter_graphite::GraphiteBuilder::new().with_quantiles(&[0.5, 0.9]);
     /// # drop(b);
     /// ```
     pub fn with_quantiles(mut self, quantiles: &[f64]) -> Self {
@@ -198,7 +198,7 @@ impl GraphiteBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = graphite_metrics::GraphiteBuilder::new().idle_timeout(Duration::from_secs(600));
+    /// let b = metrics_exporter_graphite::GraphiteBuilder::new().idle_timeout(Duration::from_secs(600));
     /// # drop(b);
     /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
@@ -210,7 +210,7 @@ impl GraphiteBuilder {
     /// backoff (default [`SenderConfig::new`] for the protocol).
     ///
     /// ```
-    /// use graphite_metrics::{GraphiteBuilder, Protocol, SenderConfig};
+    /// use metrics_exporter_graphite::{GraphiteBuilder, Protocol, SenderConfig};
     /// let b = GraphiteBuilder::new()
     ///     .with_sender_config(SenderConfig::new(Protocol::Plaintext).with_replay(None));
     /// # drop(b);
@@ -228,7 +228,7 @@ impl GraphiteBuilder {
     /// ```no_run
     /// use std::sync::Arc;
     /// use graphite_driver::{Sender, Sink};
-    /// use graphite_metrics::{GraphiteBuilder, Protocol, SenderConfig};
+    /// use metrics_exporter_graphite::{GraphiteBuilder, Protocol, SenderConfig};
     ///
     /// let sender = Sender::spawn(
     ///     graphite_blocking::runtime(),
@@ -253,9 +253,9 @@ impl GraphiteBuilder {
     /// [`with_sink`](Self::with_sink) gave one).
     ///
     /// ```no_run
-    /// let handle = graphite_metrics::GraphiteBuilder::new().install()?;
+    /// let handle = metrics_exporter_graphite::GraphiteBuilder::new().install()?;
     /// metrics::gauge!("workers").set(8.0);
-    /// # Ok::<(), graphite_metrics::BuildError>(())
+    /// # Ok::<(), metrics_exporter_graphite::BuildError>(())
     /// ```
     pub fn install(self) -> Result<GraphiteHandle, BuildError> {
         let (recorder, exporter) = self.build_on(Flavor::current())?;
@@ -274,11 +274,11 @@ impl GraphiteBuilder {
     /// [`Exporter::spawn`] or [`Exporter::run`].
     ///
     /// ```no_run
-    /// let (recorder, exporter) = graphite_metrics::GraphiteBuilder::new().build()?;
+    /// let (recorder, exporter) = metrics_exporter_graphite::GraphiteBuilder::new().build()?;
     /// let handle = exporter.spawn()?;
     /// metrics::with_local_recorder(&recorder, || metrics::counter!("jobs").increment(1));
     /// handle.shutdown(std::time::Duration::from_secs(5));
-    /// # Ok::<(), graphite_metrics::BuildError>(())
+    /// # Ok::<(), metrics_exporter_graphite::BuildError>(())
     /// ```
     pub fn build(self) -> Result<(GraphiteRecorder, Exporter), BuildError> {
         self.build_on(Flavor::Thread)
@@ -288,8 +288,8 @@ impl GraphiteBuilder {
     /// current runtime (the exporter's loop still runs on its own thread).
     ///
     /// ```no_run
-    /// # async fn demo() -> Result<(), graphite_metrics::BuildError> {
-    /// let (recorder, exporter) = graphite_metrics::GraphiteBuilder::new().build_tokio()?;
+    /// # async fn demo() -> Result<(), metrics_exporter_graphite::BuildError> {
+    /// let (recorder, exporter) = metrics_exporter_graphite::GraphiteBuilder::new().build_tokio()?;
     /// let handle = exporter.spawn()?;
     /// metrics::set_global_recorder(recorder).ok();
     /// handle.shutdown_async(std::time::Duration::from_secs(5)).await;

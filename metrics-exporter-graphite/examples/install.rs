@@ -2,12 +2,12 @@
 //!
 //! ```sh
 //! cargo run -p graphite-cli -- listen &        # prints what carbon would receive
-//! cargo run -p graphite-metrics --example install
+//! cargo run -p metrics-exporter-graphite --example install
 //! ```
 
 use std::time::Duration;
 
-use graphite_metrics::{GraphiteBuilder, LabelStyle};
+use metrics_exporter_graphite::{GraphiteBuilder, LabelStyle};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handle = GraphiteBuilder::new()

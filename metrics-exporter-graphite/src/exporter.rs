@@ -168,10 +168,10 @@ impl Inner {
 /// the first time a series is seen.
 ///
 /// ```
-/// let (recorder, _exporter) = graphite_metrics::GraphiteBuilder::new().build()?;
+/// let (recorder, _exporter) = metrics_exporter_graphite::GraphiteBuilder::new().build()?;
 /// metrics::with_local_recorder(&recorder, || metrics::counter!("hits").absolute(10));
 /// assert_eq!(recorder.handle().render_at(0).len(), 1);
-/// # Ok::<(), graphite_metrics::BuildError>(())
+/// # Ok::<(), metrics_exporter_graphite::BuildError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct GraphiteRecorder {
@@ -222,10 +222,10 @@ impl Recorder for GraphiteRecorder {
 /// latest boundary.
 ///
 /// ```no_run
-/// let (recorder, exporter) = graphite_metrics::GraphiteBuilder::new().build()?;
+/// let (recorder, exporter) = metrics_exporter_graphite::GraphiteBuilder::new().build()?;
 /// metrics::set_global_recorder(recorder).ok();
 /// std::thread::spawn(move || exporter.run());
-/// # Ok::<(), graphite_metrics::BuildError>(())
+/// # Ok::<(), metrics_exporter_graphite::BuildError>(())
 /// ```
 #[derive(Debug)]
 #[must_use = "the exporter sends nothing until it runs"]
@@ -268,20 +268,20 @@ impl Exporter {
         }
     }
 
-    /// Runs the loop on a thread of its own (named `graphite-metrics`)
+    /// Runs the loop on a thread of its own (named `metrics-exporter-graphite`)
     /// until [`GraphiteHandle::shutdown`], which waits for that thread.
     ///
     /// ```no_run
-    /// let (recorder, exporter) = graphite_metrics::GraphiteBuilder::new().build()?;
+    /// let (recorder, exporter) = metrics_exporter_graphite::GraphiteBuilder::new().build()?;
     /// let handle = exporter.spawn()?;
     /// metrics::with_local_recorder(&recorder, || metrics::counter!("jobs").increment(1));
     /// handle.shutdown(std::time::Duration::from_secs(5));
-    /// # Ok::<(), graphite_metrics::BuildError>(())
+    /// # Ok::<(), metrics_exporter_graphite::BuildError>(())
     /// ```
     pub fn spawn(self) -> Result<GraphiteHandle, BuildError> {
         let handle = self.handle();
         let thread = std::thread::Builder::new()
-            .name("graphite-metrics".into())
+            .name("metrics-exporter-graphite".into())
             .spawn(move || self.run())
             .map_err(BuildError::Thread)?;
         *lock(&handle.inner.thread) = Some(thread);
@@ -294,12 +294,12 @@ impl Exporter {
 /// ```no_run
 /// use std::time::Duration;
 ///
-/// let handle = graphite_metrics::GraphiteBuilder::new().install()?;
+/// let handle = metrics_exporter_graphite::GraphiteBuilder::new().install()?;
 /// metrics::gauge!("queue.depth").set(12.0);
 /// handle.flush_now();
 /// println!("{:?} {:?}", handle.stats(), handle.exporter_stats());
 /// handle.shutdown(Duration::from_secs(5));
-/// # Ok::<(), graphite_metrics::BuildError>(())
+/// # Ok::<(), metrics_exporter_graphite::BuildError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct GraphiteHandle {
@@ -348,14 +348,14 @@ impl GraphiteHandle {
     /// advance). For tests.
     ///
     /// ```
-    /// use graphite_metrics::GraphiteBuilder;
+    /// use metrics_exporter_graphite::GraphiteBuilder;
     ///
     /// let (recorder, _exporter) = GraphiteBuilder::new().with_prefix("app").build()?;
     /// metrics::with_local_recorder(&recorder, || metrics::counter!("hits").increment(3));
     /// let points = recorder.handle().render_at(1_700_000_000);
     /// assert_eq!(points[0].path.as_str(), "app.hits.count");
-    /// assert_eq!(points[0].value, graphite_metrics::Value::Int(3));
-    /// # Ok::<(), graphite_metrics::BuildError>(())
+    /// assert_eq!(points[0].value, metrics_exporter_graphite::Value::Int(3));
+    /// # Ok::<(), metrics_exporter_graphite::BuildError>(())
     /// ```
     pub fn render_at(&self, timestamp: i64) -> Vec<Datapoint> {
         let mut flushing = lock(&self.inner.flushing);
@@ -393,8 +393,8 @@ impl GraphiteHandle {
     /// told to stop and ends by itself.
     ///
     /// ```no_run
-    /// # async fn demo() -> Result<(), graphite_metrics::BuildError> {
-    /// let handle = graphite_metrics::GraphiteBuilder::new().install()?;
+    /// # async fn demo() -> Result<(), metrics_exporter_graphite::BuildError> {
+    /// let handle = metrics_exporter_graphite::GraphiteBuilder::new().install()?;
     /// let stats = handle.shutdown_async(std::time::Duration::from_secs(5)).await;
     /// println!("{stats:?}");
     /// # Ok(()) }

@@ -14,7 +14,7 @@
 /// counted once in [`ExporterStats::invalid_series`](crate::ExporterStats).
 ///
 /// ```
-/// use graphite_metrics::{GraphiteBuilder, LabelStyle};
+/// use metrics_exporter_graphite::{GraphiteBuilder, LabelStyle};
 ///
 /// let builder = GraphiteBuilder::new().with_label_style(LabelStyle::Path);
 /// # drop(builder);
@@ -40,7 +40,7 @@ pub enum LabelStyle {
 /// What a counter sends every interval.
 ///
 /// ```
-/// use graphite_metrics::{CounterMode, GraphiteBuilder};
+/// use metrics_exporter_graphite::{CounterMode, GraphiteBuilder};
 ///
 /// let builder = GraphiteBuilder::new().with_counter_mode(CounterMode::Delta);
 /// # drop(builder);

@@ -1,10 +1,10 @@
 //! A Graphite (carbon) exporter for the [`metrics`] facade.
 //!
 //! ```no_run
-//! let handle = graphite_metrics::GraphiteBuilder::new().with_prefix("app.web1").install()?;
+//! let handle = metrics_exporter_graphite::GraphiteBuilder::new().with_prefix("app.web1").install()?;
 //! metrics::counter!("http.requests", "method" => "GET").increment(1);
 //! handle.shutdown(std::time::Duration::from_secs(5));
-//! # Ok::<(), graphite_metrics::BuildError>(())
+//! # Ok::<(), metrics_exporter_graphite::BuildError>(())
 //! ```
 //!
 //! Every interval (60 s by default) the exporter sends every series, all
