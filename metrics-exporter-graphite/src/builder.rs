@@ -11,7 +11,7 @@ use crate::error::BuildError;
 use crate::exporter::{self, Exporter, ExporterConfig, GraphiteHandle, GraphiteRecorder};
 use crate::naming::Namer;
 use crate::render::RenderConfig;
-use crate::scheme::{CounterMode, LabelStyle};
+use crate::scheme::{CounterMode, DEFAULT_QUANTILES, LabelStyle, NamingScheme};
 use crate::sink::Flavor;
 use crate::{address, sink};
 
@@ -20,9 +20,6 @@ pub const DEFAULT_ADDRESS: &str = "127.0.0.1:2003";
 
 /// The default interval between two flushes.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-
-/// The default quantiles sent for histograms.
-pub const DEFAULT_QUANTILES: [f64; 5] = [0.5, 0.75, 0.95, 0.99, 0.999];
 
 /// Builds a Graphite exporter for the [`metrics`] facade.
 ///
@@ -52,8 +49,9 @@ pub struct GraphiteBuilder {
     pub(crate) interval: Duration,
     pub(crate) prefix: Option<String>,
     pub(crate) global_labels: Vec<(String, String)>,
-    pub(crate) label_style: LabelStyle,
-    pub(crate) counter_mode: CounterMode,
+    pub(crate) scheme: Option<NamingScheme>,
+    pub(crate) label_style: Option<LabelStyle>,
+    pub(crate) counter_mode: Option<CounterMode>,
     pub(crate) quantiles: Vec<f64>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) sender_config: Option<SenderConfig>,
@@ -75,8 +73,9 @@ impl GraphiteBuilder {
             interval: DEFAULT_INTERVAL,
             prefix: None,
             global_labels: Vec::new(),
-            label_style: LabelStyle::default(),
-            counter_mode: CounterMode::default(),
+            scheme: None,
+            label_style: None,
+            counter_mode: None,
             quantiles: DEFAULT_QUANTILES.to_vec(),
             idle_timeout: None,
             sender_config: None,
@@ -158,7 +157,28 @@ impl GraphiteBuilder {
     /// # drop(b);
     /// ```
     pub fn with_label_style(mut self, style: LabelStyle) -> Self {
-        self.label_style = style;
+        self.label_style = Some(style);
+        self
+    }
+
+    /// The naming scheme: which series each kind of metric sends, named
+    /// how, stamped when (default [`NamingScheme::graphite`] with the
+    /// [`with_quantiles`](Self::with_quantiles) quantiles). A preset
+    /// reproduces what an existing reporter sends, so its dashboards keep
+    /// working: [`NamingScheme::dropwizard`],
+    /// [`NamingScheme::micrometer_tagged`], [`NamingScheme::statsd`].
+    /// [`with_label_style`](Self::with_label_style) and
+    /// [`with_counter_mode`](Self::with_counter_mode) still apply on top,
+    /// whatever their order; [`with_quantiles`](Self::with_quantiles) does
+    /// not (a scheme names its statistics).
+    ///
+    /// ```
+    /// use metrics_exporter_graphite::{GraphiteBuilder, NamingScheme};
+    /// let b = GraphiteBuilder::new().with_naming_scheme(NamingScheme::statsd(&[90.0]));
+    /// # drop(b);
+    /// ```
+    pub fn with_naming_scheme(mut self, scheme: NamingScheme) -> Self {
+        self.scheme = Some(scheme);
         self
     }
 
@@ -170,7 +190,7 @@ impl GraphiteBuilder {
     /// # drop(b);
     /// ```
     pub fn with_counter_mode(mut self, mode: CounterMode) -> Self {
-        self.counter_mode = mode;
+        self.counter_mode = Some(mode);
         self
     }
 
@@ -329,17 +349,28 @@ impl GraphiteBuilder {
                 sink::spawn(flavor, &address.host, port, config)?
             }
         };
-        let namer = Namer::new(
-            self.prefix.as_deref(),
-            &self.global_labels,
-            self.label_style,
-        );
+        let mut scheme = self
+            .scheme
+            .unwrap_or_else(|| NamingScheme::graphite(&self.quantiles));
+        if let Some(style) = self.label_style {
+            scheme.labels = style;
+        }
+        if let Some(mode) = self.counter_mode {
+            scheme.counter_mode = mode;
+        }
+        let namer = Namer::new(self.prefix.as_deref(), &self.global_labels, &scheme);
         let idle = self
             .idle_timeout
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let interval = i64::try_from(interval.as_secs()).unwrap_or(i64::MAX);
         Ok(exporter::new(ExporterConfig {
-            interval: i64::try_from(interval.as_secs()).unwrap_or(i64::MAX),
-            render: RenderConfig::new(namer, self.counter_mode, self.quantiles, idle),
+            interval,
+            render: RenderConfig {
+                namer,
+                scheme,
+                interval,
+                idle_timeout: idle,
+            },
             sink,
         }))
     }

@@ -13,7 +13,7 @@ use graphite_driver::Sink;
 
 use crate::error::BuildError;
 use crate::histogram::GraphiteStorage;
-use crate::render::{MetricRegistry, RenderConfig, State};
+use crate::render::{MetricRegistry, RenderConfig, State, Units};
 
 /// What the builder hands the exporter once every option is checked.
 #[derive(Debug)]
@@ -80,6 +80,7 @@ struct Control {
 #[derive(Debug)]
 struct Inner {
     registry: MetricRegistry,
+    units: Units,
     config: RenderConfig,
     /// Whole seconds.
     interval: i64,
@@ -119,7 +120,14 @@ impl Inner {
         flushing.closed = last;
         let Flushing { state, out, .. } = &mut *flushing;
         out.clear();
-        let observed = state.render(&self.registry, &self.config, timestamp, true, out);
+        let observed = state.render(
+            &self.registry,
+            &self.units,
+            &self.config,
+            timestamp,
+            true,
+            out,
+        );
         let refused = match self.sink.push_many(out) {
             Ok(()) => 0,
             Err(e) => {
@@ -179,6 +187,19 @@ pub struct GraphiteRecorder {
 }
 
 impl GraphiteRecorder {
+    /// Keeps a counter's or histogram's unit for the naming scheme (a
+    /// counter in [`Unit::CountPerSecond`] is a meter, a histogram in a
+    /// time unit a timer), read when the series is first flushed.
+    fn describe(&self, name: KeyName, unit: Option<Unit>) {
+        if let Some(unit) = unit {
+            self.inner
+                .units
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(name.as_str().to_owned(), unit);
+        }
+    }
+
     /// A handle to the exporter this recorder feeds.
     pub fn handle(&self) -> GraphiteHandle {
         GraphiteHandle {
@@ -188,11 +209,15 @@ impl GraphiteRecorder {
 }
 
 impl Recorder for GraphiteRecorder {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_counter(&self, name: KeyName, unit: Option<Unit>, _: SharedString) {
+        self.describe(name, unit);
+    }
 
     fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
 
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, name: KeyName, unit: Option<Unit>, _: SharedString) {
+        self.describe(name, unit);
+    }
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
         self.inner
@@ -362,6 +387,7 @@ impl GraphiteHandle {
         let mut out = Vec::new();
         flushing.state.render(
             &self.inner.registry,
+            &self.inner.units,
             &self.inner.config,
             timestamp,
             false,
@@ -409,6 +435,7 @@ impl GraphiteHandle {
 pub(crate) fn new(config: ExporterConfig) -> (GraphiteRecorder, Exporter) {
     let inner = Arc::new(Inner {
         registry: MetricRegistry::new(GraphiteStorage),
+        units: Units::default(),
         config: config.render,
         interval: config.interval,
         flushing: Mutex::new(Flushing::default()),

@@ -383,7 +383,7 @@ impl Bucket {
 /// One interval of a histogram, as read by [`AtomicHistogram::take_into`]:
 /// reused from flush to flush so reading allocates only when more buckets
 /// are in use than ever before.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Snapshot {
     /// Non-empty buckets in ascending order of value.
     buckets: Vec<Bucket>,
@@ -431,8 +431,15 @@ impl Snapshot {
     /// `floor(q * (count - 1))` (see the [module docs](self#relative-error));
     /// `None` without samples.
     pub(crate) fn quantile(&self, q: f64) -> Option<f64> {
+        let rank = (q.clamp(0.0, 1.0) * self.count.saturating_sub(1) as f64).floor() as u64;
+        self.at_rank(rank)
+    }
+
+    /// The estimate of the sample at 0-based `rank` of the sorted samples
+    /// (the max past the last), within [`RELATIVE_ERROR_BOUND`]; `None`
+    /// without samples.
+    pub(crate) fn at_rank(&self, rank: u64) -> Option<f64> {
         let (min, max) = (self.min()?, self.max()?);
-        let rank = (q.clamp(0.0, 1.0) * (self.count - 1) as f64).floor() as u64;
         let mut seen = 0;
         for bucket in &self.buckets {
             seen += bucket.count;
@@ -441,6 +448,64 @@ impl Snapshot {
             }
         }
         Some(max)
+    }
+
+    /// Every non-empty bucket in ascending order, as (the estimate of its
+    /// values, clamped to `[min, max]`; how many): for statistics the
+    /// snapshot does not keep exactly (deviations, sums of squares, sums of
+    /// the lowest k), each value within [`RELATIVE_ERROR_BOUND`].
+    pub(crate) fn estimates(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let (min, max) = (self.min().unwrap_or(0.0), self.max().unwrap_or(0.0));
+        self.buckets
+            .iter()
+            .map(move |b| (b.estimate.clamp(min, max.max(min)), b.count))
+    }
+
+    /// Adds `other`'s samples to this snapshot (a window since the start
+    /// made of successive intervals).
+    pub(crate) fn merge_from(&mut self, other: &Self) {
+        if other.buckets.is_empty() && other.non_finite == 0 {
+            return;
+        }
+        let mine = std::mem::take(&mut self.buckets);
+        let (mut i, mut j) = (0, 0);
+        while i < mine.len() || j < other.buckets.len() {
+            let next = match (mine.get(i), other.buckets.get(j)) {
+                (Some(x), Some(y)) if x.low == y.low => {
+                    i += 1;
+                    j += 1;
+                    Bucket {
+                        count: x.count + y.count,
+                        ..*x
+                    }
+                }
+                (Some(x), Some(y)) if x.low < y.low => {
+                    i += 1;
+                    *x
+                }
+                (Some(x), None) => {
+                    i += 1;
+                    *x
+                }
+                (_, Some(y)) => {
+                    j += 1;
+                    *y
+                }
+                (None, None) => break,
+            };
+            self.buckets.push(next);
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+        self.non_finite += other.non_finite;
+        self.min = match (self.min, other.min) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        self.max = match (self.max, other.max) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
+        };
     }
 }
 
@@ -497,6 +562,28 @@ mod tests {
         let s = snapshot(&h);
         assert_eq!((s.count(), s.sum(), s.non_finite()), (0, 0.0, 0));
         assert_eq!((s.min(), s.max(), s.quantile(0.5)), (None, None, None));
+    }
+
+    #[test]
+    fn merged_intervals_are_the_whole() {
+        let h = AtomicHistogram::default();
+        let mut total = Snapshot::default();
+        for chunk in [1..=40, 41..=41, 42..=100] {
+            for v in chunk {
+                h.record(f64::from(v));
+            }
+            total.merge_from(&snapshot(&h));
+        }
+        let sorted: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(
+            (total.count(), total.sum(), total.min(), total.max()),
+            (100, 5050.0, Some(1.0), Some(100.0))
+        );
+        for q in QUANTILES {
+            let got = total.quantile(q).expect("samples");
+            assert!(within_bound(got, reference(&sorted, q)), "{q}: {got}");
+        }
+        assert_eq!(total.estimates().map(|(_, n)| n).sum::<u64>(), 100);
     }
 
     #[test]

@@ -50,16 +50,20 @@ mod error;
 mod exporter;
 mod histogram;
 mod naming;
+mod rates;
 mod render;
 mod scheme;
 mod sink;
 #[cfg(test)]
 mod tests;
 
-pub use builder::{DEFAULT_ADDRESS, DEFAULT_INTERVAL, DEFAULT_QUANTILES, GraphiteBuilder};
+pub use builder::{DEFAULT_ADDRESS, DEFAULT_INTERVAL, GraphiteBuilder};
 pub use error::BuildError;
 pub use exporter::{Exporter, ExporterStats, GraphiteHandle, GraphiteRecorder};
 pub use graphite_proto::sender::{SenderConfig, Stats};
 pub use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 pub use render::SKETCH_RELATIVE_ERROR;
-pub use scheme::{CounterMode, LabelStyle};
+pub use scheme::{
+    Characters, CounterMode, DEFAULT_QUANTILES, KindScheme, LabelStyle, NamingScheme, Statistic,
+    StatisticPlacement, ThresholdStatistic, TimestampAt, Window,
+};

@@ -5,15 +5,19 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
+use std::sync::{PoisonError, RwLock};
 
 use graphite_proto::{Datapoint, MetricPath, Value};
-use metrics::Key;
+use metrics::{Key, Unit};
 use metrics_util::KeyHasher;
 use metrics_util::registry::Registry;
 
 use crate::histogram::{GraphiteStorage, Snapshot};
 use crate::naming::Namer;
-use crate::scheme::CounterMode;
+use crate::rates::Meter;
+use crate::scheme::{
+    CounterMode, KindScheme, NamingScheme, Statistic, ThresholdStatistic, TimestampAt, Window,
+};
 
 /// The relative error of the quantiles sent for histograms: each is within
 /// 0.1 % of the sample at that rank (`floor(q * (count - 1))`, 0-based),
@@ -40,85 +44,108 @@ pub(crate) struct Observed {
     pub(crate) idle_removed: u64,
 }
 
+/// The units given by `describe_counter!` and `describe_histogram!`, by
+/// metric name: they pick meters and timers and scale timers.
+pub(crate) type Units = RwLock<HashMap<String, Unit>>;
+
 /// Settings that shape the output.
 #[derive(Clone, Debug)]
 pub(crate) struct RenderConfig {
     pub(crate) namer: Namer,
-    pub(crate) counter_mode: CounterMode,
-    pub(crate) quantiles: Vec<f64>,
-    /// Suffixes of histogram series: count, sum, min, max, mean, then one
-    /// per quantile.
-    pub(crate) histogram_suffixes: Vec<String>,
+    pub(crate) scheme: NamingScheme,
+    /// Whole seconds.
+    pub(crate) interval: i64,
     /// Whole seconds; `None`: never.
     pub(crate) idle_timeout: Option<i64>,
 }
 
 impl RenderConfig {
-    pub(crate) fn new(
-        namer: Namer,
-        counter_mode: CounterMode,
-        quantiles: Vec<f64>,
-        idle_timeout: Option<i64>,
-    ) -> Self {
-        let mut histogram_suffixes: Vec<String> = ["count", "sum", "min", "max", "mean"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        histogram_suffixes.extend(quantiles.iter().map(|&q| quantile_suffix(q)));
-        Self {
-            namer,
-            counter_mode,
-            quantiles,
-            histogram_suffixes,
-            idle_timeout,
+    /// The timestamp of a flush of the interval starting at `start`.
+    fn stamp(&self, start: i64) -> i64 {
+        match self.scheme.timestamp {
+            TimestampAt::IntervalStart => start,
+            TimestampAt::IntervalEnd => start + self.interval,
         }
     }
 }
 
-/// `0.5` → `p50`, `0.999` → `p999`, `0.05` → `p05`, `1.0` → `p100`.
-pub(crate) fn quantile_suffix(q: f64) -> String {
-    if q >= 1.0 {
-        return "p100".to_owned();
+/// Which of a scheme's kinds a series is, with the factor its samples are
+/// multiplied by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Meter,
+    Histogram,
+    Timer,
+}
+
+impl Kind {
+    fn scheme(self, scheme: &NamingScheme) -> &KindScheme {
+        match self {
+            Self::Counter => &scheme.counter,
+            Self::Meter => &scheme.meter,
+            Self::Histogram => &scheme.histogram,
+            Self::Timer => &scheme.timer,
+        }
     }
-    // Up to six decimals, without trailing zeros, at least two digits.
-    let text = format!("{q:.6}");
-    let digits = text
-        .split_once('.')
-        .map_or("", |(_, d)| d)
-        .trim_end_matches('0');
-    if digits.len() < 2 {
-        format!("p{digits:0<2}")
+}
+
+fn unit_of(units: &Units, key: &Key) -> Option<Unit> {
+    units
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(key.name())
+        .copied()
+}
+
+/// A histogram's kind and scale from its described unit.
+fn histogram_kind(unit: Option<Unit>, scheme: &NamingScheme) -> (Kind, f64) {
+    let to_ms = match unit {
+        Some(Unit::Seconds) => 1e3,
+        Some(Unit::Milliseconds) => 1.0,
+        Some(Unit::Microseconds) => 1e-3,
+        Some(Unit::Nanoseconds) => 1e-6,
+        _ => return (Kind::Histogram, 1.0),
+    };
+    let scale = if scheme.timers_in_milliseconds {
+        to_ms
     } else {
-        format!("p{digits}")
-    }
+        1.0
+    };
+    (Kind::Timer, scale)
 }
 
 /// A series' rendered names (`None`: invalid, never sent) and what the
 /// next flush needs from the previous one.
 #[derive(Debug)]
 struct CounterSeries {
-    path: Option<MetricPath>,
+    kind: Kind,
+    paths: Option<Vec<MetricPath>>,
     /// The value at the last committed flush.
     last: u64,
+    meter: Meter,
     live: Liveness,
 }
 
 #[derive(Debug)]
 struct GaugeSeries {
-    path: Option<MetricPath>,
+    paths: Option<Vec<MetricPath>>,
     last_bits: u64,
     live: Liveness,
 }
 
 #[derive(Debug)]
 struct HistogramSeries {
-    /// count, sum, min, max, mean, quantiles.
+    kind: Kind,
+    scale: f64,
     paths: Option<Vec<MetricPath>>,
     count: u64,
     sum: f64,
+    meter: Meter,
+    /// Every sample so far, for [`Window::SinceStart`].
+    total: Option<Snapshot>,
     live: Liveness,
 }
-
 /// What every kind of series tracks across committed flushes: when it last
 /// changed (for the idle timeout) and whether its invalid name was counted.
 #[derive(Debug)]
@@ -167,38 +194,46 @@ pub(crate) struct State {
     histograms: KeyMap<HistogramSeries>,
     /// Reused for each histogram's interval.
     snapshot: Snapshot,
+    /// Reused for a preview of a since-start window.
+    preview: Snapshot,
     /// Reused for the idle keys of one flush.
     idle: Vec<Key>,
 }
 
 impl State {
-    /// Appends to `out` what a flush at `timestamp` sends. With `commit`,
-    /// histogram samples are drained and totals, deltas and idle times
-    /// advance; without, nothing changes (a preview).
+    /// Appends to `out` what a flush of the interval starting at `start`
+    /// sends. With `commit`, histogram samples are drained and totals,
+    /// deltas, rates and idle times advance; without, nothing changes (a
+    /// preview).
     pub(crate) fn render(
         &mut self,
         registry: &MetricRegistry,
+        units: &Units,
         config: &RenderConfig,
-        timestamp: i64,
+        start: i64,
         commit: bool,
         out: &mut Vec<Datapoint>,
     ) -> Observed {
         let mut observed = Observed::default();
-        self.render_counters(registry, config, timestamp, commit, out, &mut observed);
-        self.render_gauges(registry, config, timestamp, commit, out, &mut observed);
-        self.render_histograms(registry, config, timestamp, commit, out, &mut observed);
+        self.render_counters(registry, units, config, start, commit, out, &mut observed);
+        self.render_gauges(registry, config, start, commit, out, &mut observed);
+        self.render_histograms(registry, units, config, start, commit, out, &mut observed);
         observed
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn render_counters(
         &mut self,
         registry: &MetricRegistry,
+        units: &Units,
         config: &RenderConfig,
-        ts: i64,
+        start: i64,
         commit: bool,
         out: &mut Vec<Datapoint>,
         observed: &mut Observed,
     ) {
+        let ts = config.stamp(start);
+        let now = start + config.interval;
         let counters = &mut self.counters;
         let idle = &mut self.idle;
         idle.clear();
@@ -207,31 +242,53 @@ impl State {
             let series = match counters.get_mut(key) {
                 Some(s) => s,
                 None => {
-                    let path = config
+                    let kind = if unit_of(units, key) == Some(Unit::CountPerSecond) {
+                        Kind::Meter
+                    } else {
+                        Kind::Counter
+                    };
+                    let paths = config
                         .namer
-                        .paths(key, &["count"])
-                        .ok()
-                        .and_then(|mut p| p.pop());
+                        .kind_paths(key, kind.scheme(&config.scheme))
+                        .ok();
                     counters.entry(key.clone()).or_insert(CounterSeries {
-                        path,
+                        kind,
+                        paths,
                         last: 0,
-                        live: Liveness::new(ts),
+                        meter: Meter::new(start),
+                        live: Liveness::new(start),
                     })
                 }
             };
-            let sent = match config.counter_mode {
-                CounterMode::Cumulative => value,
-                CounterMode::Delta => value.saturating_sub(series.last),
-            };
-            if let Some(path) = &series.path {
-                out.push(Datapoint::new(path.clone(), sent, ts));
+            let delta = value.saturating_sub(series.last);
+            let mut meter = series.meter.clone();
+            meter.advance(now, delta);
+            if let Some(paths) = &series.paths {
+                let figures = Figures {
+                    counter_mode: config.scheme.counter_mode,
+                    total: value,
+                    delta,
+                    total_sum: 0.0,
+                    delta_sum: 0.0,
+                    window: None,
+                    interval: None,
+                    meter: &meter,
+                    now,
+                    seconds: config.interval as f64,
+                    scale: 1.0,
+                };
+                let stats = &series.kind.scheme(&config.scheme).statistics;
+                for (path, (_, stat)) in paths.iter().zip(stats) {
+                    push(out, path, figures.value(*stat), ts, observed);
+                }
             }
             if commit {
                 let changed = value != series.last;
                 series.last = value;
+                series.meter = meter;
                 if series
                     .live
-                    .commit(series.path.is_some(), changed, ts, config, observed)
+                    .commit(series.paths.is_some(), changed, start, config, observed)
                 {
                     idle.push(key.clone());
                 }
@@ -248,11 +305,12 @@ impl State {
         &mut self,
         registry: &MetricRegistry,
         config: &RenderConfig,
-        ts: i64,
+        start: i64,
         commit: bool,
         out: &mut Vec<Datapoint>,
         observed: &mut Observed,
     ) {
+        let ts = config.stamp(start);
         let gauges = &mut self.gauges;
         let idle = &mut self.idle;
         idle.clear();
@@ -261,22 +319,19 @@ impl State {
             let series = match gauges.get_mut(key) {
                 Some(s) => s,
                 None => {
-                    let path = config
-                        .namer
-                        .paths(key, &[""])
-                        .ok()
-                        .and_then(|mut p| p.pop());
+                    let paths = config.namer.kind_paths(key, &config.scheme.gauge).ok();
                     gauges.entry(key.clone()).or_insert(GaugeSeries {
-                        path,
+                        paths,
                         last_bits: bits,
-                        live: Liveness::new(ts),
+                        live: Liveness::new(start),
                     })
                 }
             };
-            if let Some(path) = &series.path {
-                match Value::float(f64::from_bits(bits)) {
-                    Ok(v) => out.push(Datapoint::new(path.clone(), v, ts)),
-                    Err(_) => observed.non_finite += 1,
+            if let Some(paths) = &series.paths {
+                for (path, (_, stat)) in paths.iter().zip(&config.scheme.gauge.statistics) {
+                    if *stat == Statistic::Value {
+                        push(out, path, Some(f64::from_bits(bits).into()), ts, observed);
+                    }
                 }
             }
             if commit {
@@ -284,7 +339,7 @@ impl State {
                 series.last_bits = bits;
                 if series
                     .live
-                    .commit(series.path.is_some(), changed, ts, config, observed)
+                    .commit(series.paths.is_some(), changed, start, config, observed)
                 {
                     idle.push(key.clone());
                 }
@@ -297,24 +352,25 @@ impl State {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn render_histograms(
         &mut self,
         registry: &MetricRegistry,
+        units: &Units,
         config: &RenderConfig,
-        ts: i64,
+        start: i64,
         commit: bool,
         out: &mut Vec<Datapoint>,
         observed: &mut Observed,
     ) {
+        let ts = config.stamp(start);
+        let now = start + config.interval;
+        let since_start = config.scheme.window == Window::SinceStart;
         let histograms = &mut self.histograms;
         let idle = &mut self.idle;
         let snapshot = &mut self.snapshot;
+        let preview = &mut self.preview;
         idle.clear();
-        let suffixes: Vec<&str> = config
-            .histogram_suffixes
-            .iter()
-            .map(String::as_str)
-            .collect();
         registry.visit_histograms(|key, histogram| {
             if commit {
                 histogram.take_into(snapshot);
@@ -325,41 +381,65 @@ impl State {
             let series = match histograms.get_mut(key) {
                 Some(s) => s,
                 None => {
-                    let paths = config.namer.paths(key, &suffixes).ok();
+                    let (kind, scale) = histogram_kind(unit_of(units, key), &config.scheme);
+                    let paths = config
+                        .namer
+                        .kind_paths(key, kind.scheme(&config.scheme))
+                        .ok();
                     histograms.entry(key.clone()).or_insert(HistogramSeries {
+                        kind,
+                        scale,
                         paths,
                         count: 0,
                         sum: 0.0,
-                        live: Liveness::new(ts),
+                        meter: Meter::new(start),
+                        total: since_start.then(Snapshot::default),
+                        live: Liveness::new(start),
                     })
                 }
             };
             let n = snapshot.count();
             let sum = snapshot.sum();
+            let mut meter = series.meter.clone();
+            meter.advance(now, n);
+            let window = match &mut series.total {
+                Some(total) if commit => {
+                    total.merge_from(snapshot);
+                    &*total
+                }
+                Some(total) => {
+                    preview.clone_from(total);
+                    preview.merge_from(snapshot);
+                    &*preview
+                }
+                None => &*snapshot,
+            };
             if let Some(paths) = &series.paths {
-                let (count_sent, sum_sent) = match config.counter_mode {
-                    CounterMode::Cumulative => (series.count + n, series.sum + sum),
-                    CounterMode::Delta => (n, sum),
+                let figures = Figures {
+                    counter_mode: config.scheme.counter_mode,
+                    total: series.count + n,
+                    delta: n,
+                    total_sum: series.sum + sum,
+                    delta_sum: sum,
+                    window: Some(window),
+                    interval: Some(&*snapshot),
+                    meter: &meter,
+                    now,
+                    seconds: config.interval as f64,
+                    scale: series.scale,
                 };
-                out.push(Datapoint::new(paths[0].clone(), count_sent, ts));
-                push_float(out, &paths[1], sum_sent, ts, observed);
-                if let (Some(min), Some(max)) = (snapshot.min(), snapshot.max()) {
-                    push_float(out, &paths[2], min, ts, observed);
-                    push_float(out, &paths[3], max, ts, observed);
-                    push_float(out, &paths[4], sum / n as f64, ts, observed);
-                    for (path, &q) in paths[5..].iter().zip(&config.quantiles) {
-                        if let Some(v) = snapshot.quantile(q) {
-                            push_float(out, path, v, ts, observed);
-                        }
-                    }
+                let stats = &series.kind.scheme(&config.scheme).statistics;
+                for (path, (_, stat)) in paths.iter().zip(stats) {
+                    push(out, path, figures.value(*stat), ts, observed);
                 }
             }
             if commit {
                 series.count += n;
                 series.sum += sum;
+                series.meter = meter;
                 if series
                     .live
-                    .commit(series.paths.is_some(), n > 0, ts, config, observed)
+                    .commit(series.paths.is_some(), n > 0, start, config, observed)
                 {
                     idle.push(key.clone());
                 }
@@ -373,22 +453,170 @@ impl State {
     }
 }
 
+/// What one series' statistics are computed from at one flush.
+struct Figures<'a> {
+    counter_mode: CounterMode,
+    /// Count since the start, and in this interval.
+    total: u64,
+    delta: u64,
+    total_sum: f64,
+    delta_sum: f64,
+    /// The samples of the scheme's window, and of the interval (histograms).
+    window: Option<&'a Snapshot>,
+    interval: Option<&'a Snapshot>,
+    meter: &'a Meter,
+    /// The interval's end.
+    now: i64,
+    seconds: f64,
+    scale: f64,
+}
+
+/// A value to send: a count stays an integer.
+enum Figure {
+    Int(u64),
+    Float(f64),
+}
+
+impl From<f64> for Figure {
+    fn from(v: f64) -> Self {
+        Self::Float(v)
+    }
+}
+
+impl<'a> Figures<'a> {
+    /// The window, if it has samples.
+    fn samples(&self) -> Option<&'a Snapshot> {
+        self.window.filter(|s| s.count() > 0)
+    }
+
+    fn value(&self, stat: Statistic) -> Option<Figure> {
+        let cumulative = self.counter_mode == CounterMode::Cumulative;
+        let scale = self.scale;
+        Some(match stat {
+            Statistic::Value => return None,
+            Statistic::Count => Figure::Int(if cumulative { self.total } else { self.delta }),
+            Statistic::Sum => {
+                self.interval?;
+                (if cumulative {
+                    self.total_sum
+                } else {
+                    self.delta_sum
+                } * scale)
+                    .into()
+            }
+            Statistic::Rate => (self.delta as f64 / self.seconds).into(),
+            Statistic::M1Rate => self.meter.rates()[0].into(),
+            Statistic::M5Rate => self.meter.rates()[1].into(),
+            Statistic::M15Rate => self.meter.rates()[2].into(),
+            Statistic::MeanRate => self.meter.mean_rate(self.total, self.now).into(),
+            Statistic::Min => (self.samples()?.min()? * scale).into(),
+            Statistic::Max => (self.samples()?.max()? * scale).into(),
+            Statistic::Mean => {
+                let w = self.samples()?;
+                (w.sum() / w.count() as f64 * scale).into()
+            }
+            Statistic::Stddev => (stddev(self.samples()?) * scale).into(),
+            Statistic::Median => (median(self.samples()?)? * scale).into(),
+            Statistic::SumSquares => {
+                let w = self.samples()?;
+                let squares: f64 = w.estimates().map(|(v, n)| v * v * n as f64).sum();
+                (squares * scale * scale).into()
+            }
+            Statistic::Quantile(q) => (self.samples()?.quantile(q)? * scale).into(),
+            Statistic::Threshold(percent, s) => {
+                return threshold(self.samples()?, percent, s, scale);
+            }
+        })
+    }
+}
+
+/// The population standard deviation, from the exact mean and the bucket
+/// estimates.
+fn stddev(w: &Snapshot) -> f64 {
+    let n = w.count() as f64;
+    let mean = w.sum() / n;
+    let squares: f64 = w
+        .estimates()
+        .map(|(v, c)| (v - mean) * (v - mean) * c as f64)
+        .sum();
+    (squares / n).sqrt()
+}
+
+/// statsd's median: the middle sample, or the mean of the two middle ones.
+fn median(w: &Snapshot) -> Option<f64> {
+    let n = w.count();
+    if n % 2 == 1 {
+        w.at_rank(n / 2)
+    } else {
+        Some((w.at_rank(n / 2 - 1)? + w.at_rank(n / 2)?) / 2.0)
+    }
+}
+
+/// statsd's threshold family: the `k = round(|percent| / 100 × n)` lowest
+/// (highest for a negative percent) samples.
+fn threshold(w: &Snapshot, percent: f64, s: ThresholdStatistic, scale: f64) -> Option<Figure> {
+    let n = w.count();
+    let k = if n > 1 {
+        // JavaScript's Math.round: half up.
+        (percent.abs() / 100.0 * n as f64 + 0.5).floor() as u64
+    } else {
+        1
+    };
+    if k == 0 {
+        return None;
+    }
+    if s == ThresholdStatistic::Count {
+        return Some(Figure::Int(k));
+    }
+    if s == ThresholdStatistic::Bound {
+        let rank = if percent < 0.0 { n - k } else { k - 1 };
+        return Some((w.at_rank(rank)? * scale).into());
+    }
+    // The k lowest (or highest) bucket estimates.
+    let (mut sum, mut squares, mut left) = (0.0, 0.0, k);
+    let mut take = |(v, c): (f64, u64)| {
+        let used = c.min(left);
+        left -= used;
+        sum += v * used as f64;
+        squares += v * v * used as f64;
+    };
+    if percent < 0.0 {
+        let buckets: Vec<(f64, u64)> = w.estimates().collect();
+        buckets.into_iter().rev().for_each(&mut take);
+    } else {
+        w.estimates().for_each(&mut take);
+    }
+    Some(
+        match s {
+            ThresholdStatistic::Mean => sum / k as f64 * scale,
+            ThresholdStatistic::Sum => sum * scale,
+            _ => squares * scale * scale,
+        }
+        .into(),
+    )
+}
+
 fn is_idle(config: &RenderConfig, changed_at: i64, ts: i64) -> bool {
     config
         .idle_timeout
         .is_some_and(|limit| ts.saturating_sub(changed_at) >= limit)
 }
 
-/// Pushes a float; a sum that overflowed to infinity is skipped and counted.
-fn push_float(
+/// Pushes a value; a NaN or infinite one (a sum that overflowed) is
+/// skipped and counted.
+fn push(
     out: &mut Vec<Datapoint>,
     path: &MetricPath,
-    v: f64,
+    figure: Option<Figure>,
     ts: i64,
     observed: &mut Observed,
 ) {
-    match Value::float(v) {
-        Ok(v) => out.push(Datapoint::new(path.clone(), v, ts)),
-        Err(_) => observed.non_finite += 1,
+    match figure {
+        None => {}
+        Some(Figure::Int(v)) => out.push(Datapoint::new(path.clone(), v, ts)),
+        Some(Figure::Float(v)) => match Value::float(v) {
+            Ok(v) => out.push(Datapoint::new(path.clone(), v, ts)),
+            Err(_) => observed.non_finite += 1,
+        },
     }
 }

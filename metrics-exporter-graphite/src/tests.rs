@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use metrics::{Key, Label, Recorder};
 
-use crate::render::quantile_suffix;
+use crate::scheme::quantile_suffix;
 use crate::{
     CounterMode, Datapoint, GraphiteBuilder, GraphiteHandle, GraphiteRecorder, LabelStyle,
 };
@@ -169,7 +169,7 @@ fn labels_in_both_styles_with_globals() {
             )
             .increment(1);
         recorder
-            .register_counter(&key("bad", &[("a", "")]), &META)
+            .register_counter(&key("bad", &[("a", "1"), ("a", "2")]), &META)
             .increment(1);
         let got = as_map(&handle.render_at(TS));
         assert_eq!(got, BTreeMap::from([(want.to_owned(), 1.0)]), "{style:?}");
