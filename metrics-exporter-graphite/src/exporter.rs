@@ -342,10 +342,22 @@ impl GraphiteHandle {
         self.inner.flush_at(self.inner.current_interval(), false)
     }
 
-    /// A flush stamped `timestamp` (tests drive time with it).
-    #[cfg(test)]
-    pub(crate) fn flush_at(&self, timestamp: i64) -> usize {
-        self.inner.flush_at(timestamp, false)
+    /// A flush of the interval starting at `interval_start` (seconds since
+    /// the epoch), as if that interval had just ended: stamped per the
+    /// naming scheme, deltas and rates advanced. For tests that drive time
+    /// themselves (with a long interval, so the loop stays out of the
+    /// way); returns the number of datapoints handed to the sender.
+    ///
+    /// ```
+    /// let (recorder, exporter) = metrics_exporter_graphite::GraphiteBuilder::new()
+    ///     .with_address("127.0.0.1:9")
+    ///     .build()?;
+    /// metrics::with_local_recorder(&recorder, || metrics::counter!("hits").increment(1));
+    /// assert_eq!(exporter.handle().flush_at(1_700_000_000), 1);
+    /// # Ok::<(), metrics_exporter_graphite::BuildError>(())
+    /// ```
+    pub fn flush_at(&self, interval_start: i64) -> usize {
+        self.inner.flush_at(interval_start, false)
     }
 
     /// The sender's counters: datapoints accepted, written, dropped (by

@@ -52,23 +52,32 @@ impl Meter {
             self.uncounted += marks;
             return;
         }
-        let alphas = alphas();
-        for i in 0..ticks {
-            if i == ticks - 1 {
-                self.uncounted += marks;
+        if ticks >= 2 {
+            // The marks kept from before, then empty ticks in closed form
+            // (a flush long after the last one costs no more than one).
+            self.tick();
+            let decay = i32::try_from(ticks - 2).unwrap_or(i32::MAX);
+            for (rate, alpha) in self.rates.iter_mut().zip(alphas()) {
+                *rate *= (1.0 - alpha).powi(decay);
             }
-            let instant = self.uncounted as f64 / TICK as f64;
-            self.uncounted = 0;
-            for (rate, alpha) in self.rates.iter_mut().zip(alphas) {
-                if self.ticked {
-                    *rate += alpha * (instant - *rate);
-                } else {
-                    *rate = instant;
-                }
-            }
-            self.ticked = true;
         }
+        self.uncounted += marks;
+        self.tick();
         self.last_tick = now - age % TICK;
+    }
+
+    /// One tick: the marks kept become the instant rate.
+    fn tick(&mut self) {
+        let instant = self.uncounted as f64 / TICK as f64;
+        self.uncounted = 0;
+        for (rate, alpha) in self.rates.iter_mut().zip(alphas()) {
+            if self.ticked {
+                *rate += alpha * (instant - *rate);
+            } else {
+                *rate = instant;
+            }
+        }
+        self.ticked = true;
     }
 
     /// The 1, 5 and 15-minute rates per second (0 before the first tick).
@@ -102,6 +111,15 @@ mod tests {
         assert!((m1 - 12.0 * (-1.0f64).exp()).abs() < 1e-9, "{m1}");
         assert!((m5 - 12.0 * (-0.2f64).exp()).abs() < 1e-9, "{m5}");
         assert!((m15 - 12.0 * (-1.0f64 / 15.0).exp()).abs() < 1e-9, "{m15}");
+    }
+
+    #[test]
+    fn a_flush_years_later_is_one_step() {
+        let mut m = Meter::new(0);
+        m.advance(5, 60);
+        m.advance(100_000_000, 5);
+        // The old rate has decayed to nothing; one tick of 1/s moves it by α.
+        assert_eq!(m.rates(), alphas());
     }
 
     #[test]

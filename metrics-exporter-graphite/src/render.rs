@@ -509,6 +509,7 @@ impl<'a> Figures<'a> {
             Statistic::M5Rate => self.meter.rates()[1].into(),
             Statistic::M15Rate => self.meter.rates()[2].into(),
             Statistic::MeanRate => self.meter.mean_rate(self.total, self.now).into(),
+            Statistic::SampleSum => (self.samples()?.sum() * scale).into(),
             Statistic::Min => (self.samples()?.min()? * scale).into(),
             Statistic::Max => (self.samples()?.max()? * scale).into(),
             Statistic::Mean => {

@@ -68,8 +68,8 @@ pub enum CounterMode {
 ///
 /// "The window" is the interval for [`Window::Interval`] schemes and
 /// everything since the series was first seen for [`Window::SinceStart`].
-/// Statistics of samples (`Min` to `Threshold`) are sent only when the
-/// window has samples; `Count`, `Sum` and the rates always.
+/// Statistics of samples (`SampleSum` to `Threshold`) are sent only when
+/// the window has samples; `Count`, `Sum` and the rates always.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Statistic {
@@ -80,6 +80,9 @@ pub enum Statistic {
     Count,
     /// A histogram's sum of samples, by [`CounterMode`] as `Count`.
     Sum,
+    /// The sum of the window's samples, sent only when it has samples
+    /// (statsd's `sum`).
+    SampleSum,
     /// The least sample of the window.
     Min,
     /// The greatest sample of the window.
@@ -456,7 +459,7 @@ impl NamingScheme {
                     ("lower", Statistic::Min),
                     ("count", Statistic::Count),
                     ("count_ps", Statistic::Rate),
-                    ("sum", Statistic::Sum),
+                    ("sum", Statistic::SampleSum),
                     ("sum_squares", Statistic::SumSquares),
                     ("mean", Statistic::Mean),
                     ("median", Statistic::Median),

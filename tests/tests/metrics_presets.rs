@@ -1,0 +1,433 @@
+//! The exporter's naming presets against the real reporters (issue 16,
+//! point 3): the same values recorded through Dropwizard metrics 3.2.6's
+//! `GraphiteReporter` (the Micrometer tagged layout on the same arithmetic)
+//! and statsd 0.9.0's graphite backend, and through the exporter with
+//! `NamingScheme::dropwizard()`, `micrometer_tagged()` and `statsd()`, both
+//! captured as plaintext lines on loopback: the same series names, and the
+//! same values within the tolerances stated on each comparison.
+//!
+//! The exporter's flushes are driven with `GraphiteHandle::flush_at` on the
+//! Dropwizard clock (interval 5 s, the EWMA tick), so timestamps match to
+//! the second; statsd stamps its own clock's flush time, compared apart.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use graphite_tests::capture::{LineCapture, Sample};
+use graphite_tests::dropwizard::{self, DropwizardRun, Layout};
+use graphite_tests::statsd::{self, StatsdRun};
+use metrics::{Key, Label, Recorder, Unit};
+use metrics_exporter_graphite::{GraphiteBuilder, GraphiteHandle, GraphiteRecorder, NamingScheme};
+
+/// The Dropwizard scripts' clock start, in seconds.
+const T0: i64 = 1_700_000_000;
+
+/// The histogram's relative error bound (2^-10).
+const RELATIVE: f64 = 1.0 / 1024.0;
+
+/// What `%2.2f` can hide.
+const PRINTED: f64 = 0.005;
+
+const META: metrics::Metadata<'static> =
+    metrics::Metadata::new("t", metrics::Level::INFO, Some("t"));
+
+fn key(name: &str) -> Key {
+    // `name;k=v;k2=v2`, as the Dropwizard scripts write tagged names.
+    let mut parts = name.split(';');
+    let base = parts.next().expect("a name").to_owned();
+    let labels: Vec<Label> = parts
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').expect("k=v");
+            Label::new(k.to_owned(), v.to_owned())
+        })
+        .collect();
+    Key::from_parts(base, labels)
+}
+
+/// An exporter with `scheme` writing plaintext to a fresh capture; flushes
+/// only when told (its loop is not started).
+struct Ours {
+    recorder: GraphiteRecorder,
+    handle: GraphiteHandle,
+    capture: LineCapture,
+}
+
+impl Ours {
+    fn start(scheme: NamingScheme, prefix: Option<&str>, interval: u64) -> Self {
+        let capture = LineCapture::start(None);
+        let mut builder = GraphiteBuilder::new()
+            .with_address(format!("127.0.0.1:{}", capture.port()))
+            .with_interval(Duration::from_secs(interval))
+            .with_naming_scheme(scheme);
+        if let Some(prefix) = prefix {
+            builder = builder.with_prefix(prefix);
+        }
+        let (recorder, exporter) = builder.build().expect("build");
+        let handle = exporter.handle();
+        Self {
+            recorder,
+            handle,
+            capture,
+        }
+    }
+
+    /// Every line sent, once the sender has closed its connection.
+    fn finish(self) -> Vec<Sample> {
+        let stats = self.handle.shutdown(Duration::from_secs(10));
+        assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+        self.capture
+            .wait_closed(1, Duration::from_secs(10))
+            .expect("the exporter's connection")
+            .concat()
+    }
+}
+
+/// `name;tags` with the tags sorted (carbon's canonical form; statsd
+/// writes them in the order sent, Micrometer puts its attribute last).
+fn canonical(name: &str) -> String {
+    let mut parts = name.split(';');
+    let base = parts.next().unwrap_or_default();
+    let mut tags: Vec<&str> = parts.collect();
+    tags.sort_unstable();
+    std::iter::once(base)
+        .chain(tags)
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn by_name(samples: &[Sample]) -> BTreeMap<String, f64> {
+    samples
+        .iter()
+        .map(|s| (canonical(&s.name), s.number()))
+        .collect()
+}
+
+fn at(samples: &[Sample], ts: i64) -> Vec<Sample> {
+    samples
+        .iter()
+        .filter(|s| s.timestamp == ts)
+        .cloned()
+        .collect()
+}
+
+/// The same names; each value within `tolerance(name, theirs)`. Returns
+/// how many series were compared.
+fn compare(
+    what: &str,
+    theirs: &BTreeMap<String, f64>,
+    ours: &BTreeMap<String, f64>,
+    tolerance: impl Fn(&str, f64) -> f64,
+) -> usize {
+    let their_names: BTreeSet<&String> = theirs.keys().collect();
+    let our_names: BTreeSet<&String> = ours.keys().collect();
+    assert_eq!(
+        their_names, our_names,
+        "{what}: series names differ\ntheirs: {theirs:#?}\nours: {ours:#?}"
+    );
+    let mut worst = (0.0, String::new());
+    for (name, &want) in theirs {
+        let got = ours[name];
+        let allowed = tolerance(name, want);
+        if want.is_finite() && (got - want).abs() > worst.0 {
+            worst = (
+                (got - want).abs(),
+                format!("{name}: ours {got}, theirs {want}"),
+            );
+        }
+        assert!(
+            (got - want).abs() <= allowed || (want.is_infinite() && got == want),
+            "{what}: {name}: ours {got}, theirs {want}, tolerance {allowed}"
+        );
+    }
+    println!("{what}: largest difference {:.6} ({})", worst.0, worst.1);
+    theirs.len()
+}
+
+/// The statistic of a Dropwizard name: its last node or its
+/// `metricattribute` tag.
+fn statistic(name: &str) -> &str {
+    if let Some(attr) = name
+        .split(';')
+        .find_map(|t| t.strip_prefix("metricattribute="))
+    {
+        return attr;
+    }
+    let base = name.split(';').next().unwrap_or(name);
+    base.rsplit('.').next().unwrap_or(base)
+}
+
+/// The distance from `v` to the farthest of its neighbours in `sorted`:
+/// Dropwizard's rank rule picks a sample at most one rank from ours.
+fn one_rank(sorted: &[f64], v: f64) -> f64 {
+    let i = sorted
+        .iter()
+        .position(|&s| (s - v).abs() <= PRINTED)
+        .unwrap_or(0);
+    let below = if i > 0 { v - sorted[i - 1] } else { 0.0 };
+    let above = sorted.get(i + 1).map_or(0.0, |s| s - v);
+    below.max(above)
+}
+
+/// Dropwizard's EWMA α for the N-minute rate.
+fn alpha(minutes: f64) -> f64 {
+    1.0 - (-5.0 / 60.0 / minutes).exp()
+}
+
+/// The tolerance of a Dropwizard value: counts exact; printed doubles
+/// within `%2.2f`; stddev within the buckets' error of the largest
+/// sample; quantiles within the buckets' error plus one rank; EWMA rates
+/// within one tick's worth of the last interval's marks (`α × marks / 5 s`:
+/// the exporter cannot know where in the interval they fell);
+/// `mean_rate` within Dropwizard's extra millisecond of elapsed time.
+fn dropwizard_tolerance(
+    samples: &BTreeMap<&str, Vec<f64>>,
+    last_marks: &BTreeMap<&str, f64>,
+) -> impl Fn(&str, f64) -> f64 {
+    move |name, want| {
+        let metric = samples
+            .keys()
+            .chain(last_marks.keys())
+            .find(|m| name.starts_with(*m) || name.contains(&format!("{m};")))
+            .copied()
+            .unwrap_or("");
+        let sorted = samples.get(metric).cloned().unwrap_or_default();
+        let largest = sorted.last().copied().unwrap_or(0.0);
+        let marks = last_marks.get(metric).copied().unwrap_or(0.0);
+        PRINTED
+            + match statistic(name) {
+                "count" => 0.0,
+                "stddev" => RELATIVE * largest,
+                s if s.starts_with('p') => RELATIVE * want + one_rank(&sorted, want),
+                "m1_rate" => alpha(1.0) * marks / 5.0,
+                "m5_rate" => alpha(5.0) * marks / 5.0,
+                "m15_rate" => alpha(15.0) * marks / 5.0,
+                "mean_rate" => want * 0.001,
+                _ => want.abs() * 1e-12,
+            }
+    }
+}
+
+#[test]
+fn dropwizard_preset_matches_graphite_reporter() {
+    let script = dropwizard::reference_script();
+    let run = DropwizardRun {
+        prefix: Some("svc"),
+        ..DropwizardRun::new(&script)
+    };
+    let reports = dropwizard::capture(&run, None);
+    assert_eq!(reports.len(), 2);
+
+    // The same script through the exporter: timers are histograms in
+    // seconds, the meter a counter in counts per second.
+    let ours = Ours::start(NamingScheme::dropwizard(), Some("svc"), 5);
+    let r = &ours.recorder;
+    r.describe_histogram("app.latency".into(), Some(Unit::Seconds), "".into());
+    r.describe_histogram("app.fast".into(), Some(Unit::Seconds), "".into());
+    r.describe_counter("app.requests".into(), Some(Unit::CountPerSecond), "".into());
+    let hits = r.register_counter(&key("app.hits"), &META);
+    hits.increment(3);
+    hits.increment(4);
+    r.register_counter(&key("app.with space"), &META)
+        .increment(1);
+    for (name, v) in [
+        ("app.temperature", 11.5),
+        ("app.half_up", 0.125),
+        ("app.big", 1e20),
+        ("app.queue", 7.0),
+    ] {
+        r.register_gauge(&key(name), &META).set(v);
+    }
+    let size = r.register_histogram(&key("app.size"), &META);
+    let latency = r.register_histogram(&key("app.latency"), &META);
+    for v in 1..=100 {
+        size.record(f64::from(v));
+        latency.record(f64::from(v) / 1000.0);
+    }
+    let fast = r.register_histogram(&key("app.fast"), &META);
+    fast.record(250e-6);
+    fast.record(1500e-6);
+    let requests = r.register_counter(&key("app.requests"), &META);
+    requests.increment(60);
+    // Report at 5.001 s on Dropwizard's clock: our interval [T0, T0 + 5).
+    ours.handle.flush_at(T0);
+    for k in 1..12 {
+        ours.handle.flush_at(T0 + 5 * k);
+    }
+    requests.increment(30);
+    hits.increment(1);
+    // Report at 65.001 s: our interval [T0 + 60, T0 + 65).
+    ours.handle.flush_at(T0 + 60);
+    let sent = ours.finish();
+
+    let samples: BTreeMap<&str, Vec<f64>> = BTreeMap::from([
+        ("svc.app.size", (1..=100).map(f64::from).collect()),
+        ("svc.app.latency", (1..=100).map(f64::from).collect()),
+        ("svc.app.fast", vec![0.25, 1.5]),
+    ]);
+    let mut compared = 0;
+    for (report, (ts, last_marks)) in reports.iter().zip([
+        (T0 + 5, BTreeMap::from([("svc.app.requests", 60.0)])),
+        (T0 + 65, BTreeMap::from([("svc.app.requests", 30.0)])),
+    ]) {
+        assert!(report.iter().all(|s| s.timestamp == ts), "{report:?}");
+        let theirs = by_name(report);
+        let mine = by_name(&at(&sent, ts));
+        compared += compare(
+            &format!("Dropwizard report at {ts}"),
+            &theirs,
+            &mine,
+            dropwizard_tolerance(&samples, &last_marks),
+        );
+    }
+    // Both reports: 4 gauges, 2 counters, 11 histogram series, 5 meter
+    // series and 2 timers of 15.
+    assert_eq!(compared, 2 * (4 + 2 + 11 + 5 + 2 * 15));
+    println!("Dropwizard: {compared} series compared over 2 reports");
+}
+
+#[test]
+fn micrometer_tagged_preset_matches_its_layout() {
+    let script = dropwizard::micrometer_reference_script();
+    let run = DropwizardRun {
+        layout: Layout::MicrometerTagged,
+        ..DropwizardRun::new(&script)
+    };
+    let report = dropwizard::samples(&run);
+
+    let ours = Ours::start(NamingScheme::micrometer_tagged(), None, 5);
+    let r = &ours.recorder;
+    r.describe_histogram("http.latency".into(), Some(Unit::Seconds), "".into());
+    r.register_counter(&key("http.requests;method=GET;status=200"), &META)
+        .increment(5);
+    r.register_gauge(&key("jvm.memory.used;area=heap"), &META)
+        .set(1_048_576.0);
+    let payload = r.register_histogram(&key("payload.size;uri=/api"), &META);
+    for v in 1..=10 {
+        payload.record(f64::from(v));
+    }
+    let latency = r.register_histogram(&key("http.latency;method=GET"), &META);
+    for ms in [10.0, 20.0, 30.0] {
+        latency.record(ms / 1000.0);
+    }
+    ours.handle.flush_at(T0);
+    let sent = ours.finish();
+
+    let samples: BTreeMap<&str, Vec<f64>> = BTreeMap::from([
+        ("payload.size", (1..=10).map(f64::from).collect()),
+        ("http.latency", vec![10.0, 20.0, 30.0]),
+    ]);
+    let compared = compare(
+        "Micrometer tagged report",
+        &by_name(&report),
+        &by_name(&at(&sent, T0 + 5)),
+        dropwizard_tolerance(&samples, &BTreeMap::new()),
+    );
+    // A meter (5), a gauge, a summary (11) and a timer (15).
+    assert_eq!(compared, 5 + 1 + 11 + 15);
+    println!("Micrometer tagged: {compared} series compared");
+}
+
+/// statsd lines the exporter can record the same way: no sample rates
+/// (the `metrics` facade has none) and no sets.
+const STATSD_LINES: &[&str] = &[
+    "app.hits:3|c",
+    "app.hits:4|c",
+    "app.tagged:2|c|#env:prod,region:eu",
+    "app.bad name/x(y):1|c",
+    "app.temperature:11.5|g",
+    "app.temperature:+2|g",
+    "app.temperature:-1|g",
+    "app.tiny:0.0000001|g",
+    "app.latency:1|ms",
+    "app.latency:2|ms",
+    "app.latency:3|ms",
+    "app.latency:4|ms",
+    "app.latency:5|ms",
+    "app.latency:6|ms",
+    "app.latency:7|ms",
+    "app.latency:8|ms",
+    "app.latency:9|ms",
+    "app.latency:10|ms",
+];
+
+/// statsd's own series, which the exporter does not imitate.
+fn is_statsd_own(name: &str) -> bool {
+    name.starts_with("stats.statsd.")
+        || name.starts_with("stats.counters.statsd.")
+        || name.starts_with("stats.gauges.statsd.")
+}
+
+#[test]
+fn statsd_preset_matches_the_graphite_backend() {
+    let flushes = statsd::capture(
+        &StatsdRun {
+            config: statsd::REFERENCE_CONFIG,
+            lines: STATSD_LINES,
+            flushes: 2,
+        },
+        None,
+    );
+    let ours = Ours::start(
+        NamingScheme::statsd(statsd::REFERENCE_CONFIG.percent_thresholds),
+        None,
+        2,
+    );
+    let r = &ours.recorder;
+    r.describe_histogram("app.latency".into(), Some(Unit::Milliseconds), "".into());
+    let hits = r.register_counter(&key("app.hits"), &META);
+    hits.increment(3);
+    hits.increment(4);
+    r.register_counter(&key("app.tagged;env=prod;region=eu"), &META)
+        .increment(2);
+    r.register_counter(&key("app.bad name/x(y)"), &META)
+        .increment(1);
+    let temperature = r.register_gauge(&key("app.temperature"), &META);
+    temperature.set(11.5);
+    temperature.increment(2.0);
+    temperature.decrement(1.0);
+    r.register_gauge(&key("app.tiny"), &META).set(1e-7);
+    let latency = r.register_histogram(&key("app.latency"), &META);
+    for v in 1..=10 {
+        latency.record(f64::from(v));
+    }
+    // Long-running exporters flush at real interval boundaries; here two
+    // intervals of a fixed past, the data in the first.
+    ours.handle.flush_at(T0);
+    ours.handle.flush_at(T0 + 2);
+    let sent = ours.finish();
+
+    // Exact: counts, rates, gauges, sums, upper, lower, mean, count_N.
+    // From the buckets (each value within 2^-10): std, sum_squares,
+    // median, mean_N, upper_N, lower_topN, sum_N, sum_squares_N.
+    let tolerance = |name: &str, want: f64| {
+        let stat = name.split(';').next().unwrap_or(name).rsplit('.').next();
+        let from_buckets = matches!(stat, Some("std" | "sum_squares" | "median"))
+            || ["mean_", "sum_", "upper_", "lower_"]
+                .iter()
+                .any(|p| stat.is_some_and(|s| s.starts_with(p)));
+        if from_buckets {
+            2.0 * RELATIVE * want.abs()
+        } else {
+            want.abs() * 1e-12
+        }
+    };
+    let mut compared = 0;
+    for (i, flush) in flushes.iter().enumerate() {
+        let theirs: Vec<Sample> = flush
+            .iter()
+            .filter(|s| !is_statsd_own(&s.name))
+            .cloned()
+            .collect();
+        let mine = at(&sent, T0 + 2 * (i as i64 + 1));
+        compared += compare(
+            &format!("statsd flush {i}"),
+            &by_name(&theirs),
+            &by_name(&mine),
+            tolerance,
+        );
+    }
+    // Flush 0: 3 counters × 2, 2 gauges, a timer of 3 × 5 + 9; flush 1
+    // (idle): counters and gauges again, the timer's count and count_ps.
+    assert_eq!(compared, (6 + 2 + 24) + (6 + 2 + 2));
+    println!("statsd: {compared} series compared over 2 flushes");
+}
