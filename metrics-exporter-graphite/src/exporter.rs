@@ -360,6 +360,33 @@ impl GraphiteHandle {
         self.inner.flush_at(interval_start, false)
     }
 
+    /// The `storage-aggregation.conf` stanzas for what this exporter sends
+    /// (its naming scheme, counter mode, prefix and interval): see
+    /// [`NamingScheme::storage_aggregation`](crate::NamingScheme::storage_aggregation).
+    /// Give the finest retention of the carbon schema the series fall
+    /// under to be warned when the interval differs from it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_recorder, exporter) = metrics_exporter_graphite::GraphiteBuilder::new()
+    ///     .with_prefix("app")
+    ///     .with_interval(Duration::from_secs(10))
+    ///     .build()?;
+    /// let conf = exporter.handle().storage_aggregation(Some(Duration::from_secs(60)));
+    /// assert!(conf.contains("WARNING"));
+    /// assert!(conf.contains("pattern = ^app\\..*\\.(count|sum)($|;)\naggregationMethod = last"));
+    /// # Ok::<(), metrics_exporter_graphite::BuildError>(())
+    /// ```
+    pub fn storage_aggregation(&self, finest_retention: Option<Duration>) -> String {
+        let config = &self.inner.config;
+        let prefix = config.namer.prefix();
+        config.scheme.storage_aggregation(
+            (!prefix.is_empty()).then_some(prefix),
+            Duration::from_secs(u64::try_from(self.inner.interval).unwrap_or(0)),
+            finest_retention,
+        )
+    }
+
     /// The sender's counters: datapoints accepted, written, dropped (by
     /// reason), connections.
     pub fn stats(&self) -> Stats {

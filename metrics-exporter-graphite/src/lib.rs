@@ -54,6 +54,7 @@ mod rates;
 mod render;
 mod scheme;
 mod sink;
+mod storage;
 #[cfg(test)]
 mod tests;
 

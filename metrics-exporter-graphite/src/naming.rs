@@ -60,6 +60,11 @@ impl Namer {
         }
     }
 
+    /// The sanitised prefix (empty for none).
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// The series names of `key` for each statistic of `kind`, in the same
     /// order.
     pub(crate) fn kind_paths(

@@ -431,3 +431,111 @@ fn statsd_preset_matches_the_graphite_backend() {
     assert_eq!(compared, (6 + 2 + 24) + (6 + 2 + 2));
     println!("statsd: {compared} series compared over 2 flushes");
 }
+
+/// Every series a scheme sends for one metric of each kind, with labels.
+fn names_of(scheme: NamingScheme, prefix: Option<&str>) -> (Vec<String>, String) {
+    let mut builder = GraphiteBuilder::new()
+        .with_address("127.0.0.1:9")
+        .with_interval(Duration::from_secs(60))
+        .with_naming_scheme(scheme);
+    if let Some(prefix) = prefix {
+        builder = builder.with_prefix(prefix);
+    }
+    let (r, exporter) = builder.build().expect("build");
+    r.describe_counter("meter".into(), Some(Unit::CountPerSecond), "".into());
+    r.describe_histogram("timer".into(), Some(Unit::Seconds), "".into());
+    r.register_counter(&key("counter;method=GET;zone=a"), &META)
+        .increment(1);
+    r.register_counter(&key("meter;zone=a"), &META).increment(1);
+    r.register_gauge(&key("gauge;zone=a"), &META).set(1.0);
+    for name in ["histogram;zone=a", "timer;method=GET"] {
+        let h = r.register_histogram(&key(name), &META);
+        for v in 1..=20 {
+            h.record(f64::from(v));
+        }
+    }
+    let handle = exporter.handle();
+    let names = handle
+        .render_at(T0)
+        .iter()
+        .map(|d| d.path.as_str().to_owned())
+        .collect();
+    let conf = handle.storage_aggregation(Some(Duration::from_secs(60)));
+    handle.shutdown(Duration::ZERO);
+    (names, conf)
+}
+
+/// The statistic of a series: its last node before the tags, or its
+/// `metricattribute` tag; `None` for a gauge (bare).
+fn statistic_of(name: &str) -> Option<&str> {
+    let stat = statistic(name);
+    (!name.starts_with("gauge") && !name.contains(".gauge")).then_some(stat)
+}
+
+/// The method a statistic needs: running totals `last`, per-interval
+/// totals `sum`, extremes their extreme, everything else `average`.
+fn expected_method(stat: Option<&str>, deltas: bool) -> &'static str {
+    let Some(stat) = stat else { return "average" };
+    let family = stat.split('_').next().unwrap_or(stat);
+    match (family, stat) {
+        (_, "count" | "sum") => {
+            if deltas {
+                "sum"
+            } else {
+                "last"
+            }
+        }
+        (_, "count_ps") => "average",
+        ("count" | "sum", _) => "sum",
+        ("min" | "lower", _) => "min",
+        ("max" | "upper", _) => "max",
+        _ => "average",
+    }
+}
+
+#[test]
+fn storage_rules_match_the_presets_names() {
+    let presets = [
+        ("graphite", NamingScheme::default(), Some("app"), false),
+        (
+            "graphite, deltas",
+            {
+                let mut s = NamingScheme::default();
+                s.counter_mode = metrics_exporter_graphite::CounterMode::Delta;
+                s
+            },
+            Some("app"),
+            true,
+        ),
+        ("dropwizard", NamingScheme::dropwizard(), Some("svc"), false),
+        ("micrometer", NamingScheme::micrometer_tagged(), None, false),
+        (
+            "statsd",
+            NamingScheme::statsd(&[90.0, 99.5, -10.0]),
+            None,
+            true,
+        ),
+    ];
+    let mut checked = 0;
+    for (what, scheme, prefix, deltas) in presets {
+        let (names, conf) = names_of(scheme, prefix);
+        let rules = graphite_tests::aggregation::carbon_rules(&conf, &names);
+        let wrong: Vec<String> = names
+            .iter()
+            .zip(&rules)
+            .filter(|(name, rule)| {
+                let method = expected_method(statistic_of(name), deltas);
+                let xff = if method == "sum" { 0.0 } else { 0.5 };
+                rule.method != method || rule.x_files_factor != xff
+            })
+            .map(|(name, rule)| {
+                let want = expected_method(statistic_of(name), deltas);
+                format!("{name}: expected {want}, carbon gives {rule:?}")
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{what}:\n{}\n{conf}", wrong.join("\n"));
+        checked += names.len();
+        println!("{what}: {} series, rules:\n{conf}", names.len());
+    }
+    println!("{checked} series checked against carbon's matcher");
+}
