@@ -18,6 +18,8 @@ use graphite_proto::router::Failover;
 use graphite_proto::sender::{OverflowPolicy, PushError, ReplayWindow, SenderConfig, Stats};
 use graphite_proto::{Datapoint, Protocol};
 
+mod storage_rules;
+
 #[derive(Parser)]
 #[command(
     name = "graphite",
@@ -31,6 +33,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the storage-aggregation.conf stanzas for metrics-exporter-graphite's
+    /// series under a naming scheme and counter mode.
+    StorageRules(storage_rules::StorageRulesArgs),
     /// Send datapoints from the arguments, or one `metric value
     /// timestamp?` per stdin line.
     #[command(
@@ -184,6 +189,10 @@ fn main() -> ExitCode {
         }
         Command::DecodeName { name } => decode_name(&name),
         Command::Route(args) => route(&args),
+        Command::StorageRules(args) => {
+            storage_rules::run(&args);
+            Ok(true)
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
