@@ -13,6 +13,7 @@ use crate::naming::Namer;
 use crate::render::RenderConfig;
 use crate::scheme::{CounterMode, DEFAULT_QUANTILES, LabelStyle, NamingScheme};
 use crate::sink::Flavor;
+use crate::telemetry::Telemetry;
 use crate::{address, sink};
 
 /// The default carbon address.
@@ -56,6 +57,7 @@ pub struct GraphiteBuilder {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) sender_config: Option<SenderConfig>,
     pub(crate) sink: Option<Arc<dyn Sink>>,
+    pub(crate) self_telemetry: bool,
 }
 
 impl Default for GraphiteBuilder {
@@ -80,6 +82,7 @@ impl GraphiteBuilder {
             idle_timeout: None,
             sender_config: None,
             sink: None,
+            self_telemetry: true,
         }
     }
 
@@ -266,6 +269,23 @@ impl GraphiteBuilder {
         self
     }
 
+    /// Whether every flush also sends the exporter's and the sender's own
+    /// counters (default on): datapoints written, dropped by reason,
+    /// replayed, connections, flush time, under
+    /// `PREFIX.metrics_exporter_graphite.exporter.*` and `….sender.*` (see
+    /// [`SELF_TELEMETRY_NODE`](crate::SELF_TELEMETRY_NODE) and the crate
+    /// docs for the list). They are running totals, stamped like the
+    /// flush; [`GraphiteHandle::storage_aggregation`] includes their rule.
+    ///
+    /// ```
+    /// let b = metrics_exporter_graphite::GraphiteBuilder::new().with_self_telemetry(false);
+    /// # drop(b);
+    /// ```
+    pub fn with_self_telemetry(mut self, enabled: bool) -> Self {
+        self.self_telemetry = enabled;
+        self
+    }
+
     /// Installs the global recorder and starts the exporter's loop on a
     /// thread of its own. The sender is graphite-blocking's thread, or,
     /// with the `tokio` feature and when called inside a tokio runtime,
@@ -359,6 +379,11 @@ impl GraphiteBuilder {
             scheme.counter_mode = mode;
         }
         let namer = Namer::new(self.prefix.as_deref(), &self.global_labels, &scheme);
+        let telemetry = if self.self_telemetry {
+            Telemetry::new(namer.prefix())
+        } else {
+            None
+        };
         let idle = self
             .idle_timeout
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -372,6 +397,7 @@ impl GraphiteBuilder {
                 idle_timeout: idle,
             },
             sink,
+            telemetry,
         }))
     }
 }

@@ -14,6 +14,8 @@ use graphite_driver::Sink;
 use crate::error::BuildError;
 use crate::histogram::GraphiteStorage;
 use crate::render::{MetricRegistry, RenderConfig, State, Units};
+pub use crate::stats::ExporterStats;
+use crate::telemetry::Telemetry;
 
 /// What the builder hands the exporter once every option is checked.
 #[derive(Debug)]
@@ -22,31 +24,9 @@ pub(crate) struct ExporterConfig {
     pub(crate) interval: i64,
     pub(crate) render: RenderConfig,
     pub(crate) sink: Arc<dyn Sink>,
-}
-
-/// What the exporter itself counts (the sender's counters are
-/// [`GraphiteHandle::stats`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ExporterStats {
-    /// Flushes done (scheduled, [`GraphiteHandle::flush_now`] and the final
-    /// one).
-    pub flushes: u64,
-    /// Timestamp of the last flush (0 before the first).
-    pub last_timestamp: i64,
-    /// Datapoints handed to the sender.
-    pub datapoints: u64,
-    /// Datapoints the sender refused (full buffer, closed): also in its
-    /// stats.
-    pub refused: u64,
-    /// Series never sent because no valid name can be made of their name and
-    /// labels (counted once per series).
-    pub invalid_series: u64,
-    /// Gauge values and histogram samples skipped because they were NaN or
-    /// infinite (and sums that overflowed).
-    pub non_finite: u64,
-    /// Series forgotten after the idle timeout.
-    pub idle_removed: u64,
+    /// The exporter's and sender's own counters, sent each flush (`None`:
+    /// opted out).
+    pub(crate) telemetry: Option<Telemetry>,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +38,9 @@ struct Counters {
     invalid_series: AtomicU64,
     non_finite: AtomicU64,
     idle_removed: AtomicU64,
+    /// How long the last flush took to render and hand over, in
+    /// nanoseconds.
+    last_flush_nanos: AtomicU64,
 }
 
 /// The exporter's state behind its lock.
@@ -86,6 +69,7 @@ struct Inner {
     interval: i64,
     flushing: Mutex<Flushing>,
     sink: Arc<dyn Sink>,
+    telemetry: Option<Telemetry>,
     control: Control,
     counters: Counters,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -118,6 +102,7 @@ impl Inner {
             return 0;
         }
         flushing.closed = last;
+        let started = Instant::now();
         let Flushing { state, out, .. } = &mut *flushing;
         out.clear();
         let observed = state.render(
@@ -128,6 +113,15 @@ impl Inner {
             true,
             out,
         );
+        let series = out.len();
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.push(
+                out,
+                self.config.stamp(timestamp),
+                &self.exporter_stats(),
+                &self.sink.stats(),
+            );
+        }
         let refused = match self.sink.push_many(out) {
             Ok(()) => 0,
             Err(e) => {
@@ -138,7 +132,7 @@ impl Inner {
         let c = &self.counters;
         c.flushes.fetch_add(1, Ordering::Relaxed);
         c.last_timestamp.store(timestamp, Ordering::Relaxed);
-        c.datapoints.fetch_add(out.len() as u64, Ordering::Relaxed);
+        c.datapoints.fetch_add(series as u64, Ordering::Relaxed);
         c.refused.fetch_add(refused as u64, Ordering::Relaxed);
         c.invalid_series
             .fetch_add(observed.invalid_series, Ordering::Relaxed);
@@ -146,7 +140,23 @@ impl Inner {
             .fetch_add(observed.non_finite, Ordering::Relaxed);
         c.idle_removed
             .fetch_add(observed.idle_removed, Ordering::Relaxed);
-        out.len()
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        c.last_flush_nanos.store(nanos, Ordering::Relaxed);
+        series
+    }
+
+    fn exporter_stats(&self) -> ExporterStats {
+        let c = &self.counters;
+        ExporterStats {
+            flushes: c.flushes.load(Ordering::Relaxed),
+            last_timestamp: c.last_timestamp.load(Ordering::Relaxed),
+            datapoints: c.datapoints.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+            invalid_series: c.invalid_series.load(Ordering::Relaxed),
+            non_finite: c.non_finite.load(Ordering::Relaxed),
+            idle_removed: c.idle_removed.load(Ordering::Relaxed),
+            last_flush: Duration::from_nanos(c.last_flush_nanos.load(Ordering::Relaxed)),
+        }
     }
 
     /// Final flush, then stop the loop; returns whether this call did it.
@@ -380,11 +390,17 @@ impl GraphiteHandle {
     pub fn storage_aggregation(&self, finest_retention: Option<Duration>) -> String {
         let config = &self.inner.config;
         let prefix = config.namer.prefix();
-        config.scheme.storage_aggregation(
+        let mut conf = config.scheme.storage_aggregation(
             (!prefix.is_empty()).then_some(prefix),
             Duration::from_secs(u64::try_from(self.inner.interval).unwrap_or(0)),
             finest_retention,
-        )
+        );
+        if self.inner.telemetry.is_some() {
+            // First: no statistic's pattern may claim these series.
+            let at = conf.find("\n[").unwrap_or(conf.len());
+            conf.insert_str(at, &crate::telemetry::stanza(prefix));
+        }
+        conf
     }
 
     /// The sender's counters: datapoints accepted, written, dropped (by
@@ -395,16 +411,7 @@ impl GraphiteHandle {
 
     /// The exporter's own counters.
     pub fn exporter_stats(&self) -> ExporterStats {
-        let c = &self.inner.counters;
-        ExporterStats {
-            flushes: c.flushes.load(Ordering::Relaxed),
-            last_timestamp: c.last_timestamp.load(Ordering::Relaxed),
-            datapoints: c.datapoints.load(Ordering::Relaxed),
-            refused: c.refused.load(Ordering::Relaxed),
-            invalid_series: c.invalid_series.load(Ordering::Relaxed),
-            non_finite: c.non_finite.load(Ordering::Relaxed),
-            idle_removed: c.idle_removed.load(Ordering::Relaxed),
-        }
+        self.inner.exporter_stats()
     }
 
     /// What a flush stamped `timestamp` would send now, without sending it
@@ -479,6 +486,7 @@ pub(crate) fn new(config: ExporterConfig) -> (GraphiteRecorder, Exporter) {
         interval: config.interval,
         flushing: Mutex::new(Flushing::default()),
         sink: config.sink,
+        telemetry: config.telemetry,
         control: Control::default(),
         counters: Counters::default(),
         thread: Mutex::new(None),

@@ -25,6 +25,19 @@
 //! series whose name cannot be made valid, and NaN or infinite values, are
 //! never sent: they are counted in [`ExporterStats`].
 //!
+//! Every flush also sends the exporter's and the sender's own counters
+//! (written, dropped by reason, replayed, connections, flush time) under
+//! `P.metrics_exporter_graphite.exporter.*` and `P.metrics_exporter_graphite.sender.*`
+//! ([`GraphiteBuilder::with_self_telemetry`] turns them off):
+//!
+//! | series | what |
+//! |---|---|
+//! | `exporter.flushes`, `.datapoints`, `.refused`, `.invalid_series`, `.non_finite`, `.idle_removed` | [`ExporterStats`], running totals |
+//! | `exporter.last_flush_seconds` | how long the previous flush took |
+//! | `sender.accepted`, `.written`, `.written_bytes`, `.replayed`, `.connects`, `.connect_failures`, `.disconnects` | the sender's [`Stats`], running totals |
+//! | `sender.dropped.buffer_full`, `.evicted`, `.deadline`, `.closed`, `.too_large`, `.invalid` | drops by reason, running totals |
+//! | `sender.buffered`, `sender.buffered_bytes` | what waits in the sender's buffer |
+//!
 //! The recorder is metrics-util's atomic registry: a counter increment is
 //! one atomic add and allocates nothing. A histogram keeps no samples: each
 //! one is counted in a log-scaled bucket (quantiles within
@@ -54,7 +67,9 @@ mod rates;
 mod render;
 mod scheme;
 mod sink;
+mod stats;
 mod storage;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 
@@ -68,3 +83,4 @@ pub use scheme::{
     Characters, CounterMode, DEFAULT_QUANTILES, KindScheme, LabelStyle, NamingScheme, Statistic,
     StatisticPlacement, ThresholdStatistic, TimestampAt, Window,
 };
+pub use telemetry::SELF_TELEMETRY_NODE;

@@ -61,7 +61,7 @@ pub(crate) struct RenderConfig {
 
 impl RenderConfig {
     /// The timestamp of a flush of the interval starting at `start`.
-    fn stamp(&self, start: i64) -> i64 {
+    pub(crate) fn stamp(&self, start: i64) -> i64 {
         match self.scheme.timestamp {
             TimestampAt::IntervalStart => start,
             TimestampAt::IntervalEnd => start + self.interval,

@@ -64,7 +64,7 @@ fn method(stat: Statistic, mode: CounterMode, window: Window) -> Method {
 }
 
 /// `text` as a Python regular expression matching it literally.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if !c.is_ascii_alphanumeric() && c != '_' {

@@ -58,7 +58,8 @@ impl Ours {
         let mut builder = GraphiteBuilder::new()
             .with_address(format!("127.0.0.1:{}", capture.port()))
             .with_interval(Duration::from_secs(interval))
-            .with_naming_scheme(scheme);
+            .with_naming_scheme(scheme)
+            .with_self_telemetry(false);
         if let Some(prefix) = prefix {
             builder = builder.with_prefix(prefix);
         }
@@ -437,7 +438,8 @@ fn names_of(scheme: NamingScheme, prefix: Option<&str>) -> (Vec<String>, String)
     let mut builder = GraphiteBuilder::new()
         .with_address("127.0.0.1:9")
         .with_interval(Duration::from_secs(60))
-        .with_naming_scheme(scheme);
+        .with_naming_scheme(scheme)
+        .with_self_telemetry(false);
     if let Some(prefix) = prefix {
         builder = builder.with_prefix(prefix);
     }
