@@ -6,6 +6,7 @@ use std::time::Duration;
 use graphite_driver::Sink;
 use graphite_proto::Protocol;
 use graphite_proto::sender::SenderConfig;
+use metrics_util::MetricKindMask;
 
 use crate::error::BuildError;
 use crate::exporter::{self, Exporter, ExporterConfig, GraphiteHandle, GraphiteRecorder};
@@ -55,6 +56,7 @@ pub struct GraphiteBuilder {
     pub(crate) counter_mode: Option<CounterMode>,
     pub(crate) quantiles: Vec<f64>,
     pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) idle_kinds: MetricKindMask,
     pub(crate) sender_config: Option<SenderConfig>,
     pub(crate) sink: Option<Arc<dyn Sink>>,
     pub(crate) self_telemetry: bool,
@@ -80,6 +82,7 @@ impl GraphiteBuilder {
             counter_mode: None,
             quantiles: DEFAULT_QUANTILES.to_vec(),
             idle_timeout: None,
+            idle_kinds: MetricKindMask::ALL,
             sender_config: None,
             sink: None,
             self_telemetry: true,
@@ -98,6 +101,25 @@ impl GraphiteBuilder {
     pub fn with_address(mut self, address: impl Into<String>) -> Self {
         self.address = address.into();
         self
+    }
+
+    /// [`with_address`](Self::with_address), checked now: a typed error
+    /// if `address` is not `host:port`, `host`, `[v6]:port` or `[v6]`
+    /// ([`with_address`](Self::with_address) reports the same error from
+    /// `build` or `install`). The host is not resolved.
+    ///
+    /// ```
+    /// use metrics_exporter_graphite::{BuildError, GraphiteBuilder};
+    /// assert!(GraphiteBuilder::new().try_with_address("carbon:2004").is_ok());
+    /// assert!(matches!(
+    ///     GraphiteBuilder::new().try_with_address("carbon:x"),
+    ///     Err(BuildError::Address(_))
+    /// ));
+    /// ```
+    pub fn try_with_address(self, address: impl Into<String>) -> Result<Self, BuildError> {
+        let address = address.into();
+        address::parse(&address)?;
+        Ok(self.with_address(address))
     }
 
     /// The wire protocol (default plaintext, or the protocol of the
@@ -226,6 +248,23 @@ impl GraphiteBuilder {
     /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// The kinds of metric [`idle_timeout`](Self::idle_timeout) applies to
+    /// (default all), as metrics-exporter-prometheus's mask: keep counters
+    /// with long-lived handles and forget idle gauges, for example.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_exporter_graphite::{GraphiteBuilder, MetricKindMask};
+    /// let b = GraphiteBuilder::new()
+    ///     .idle_timeout(Duration::from_secs(600))
+    ///     .idle_timeout_kinds(MetricKindMask::GAUGE | MetricKindMask::HISTOGRAM);
+    /// # drop(b);
+    /// ```
+    pub fn idle_timeout_kinds(mut self, kinds: MetricKindMask) -> Self {
+        self.idle_kinds = kinds;
         self
     }
 
@@ -395,6 +434,7 @@ impl GraphiteBuilder {
                 scheme,
                 interval,
                 idle_timeout: idle,
+                idle_kinds: self.idle_kinds,
             },
             sink,
             telemetry,

@@ -78,6 +78,7 @@ pub use error::BuildError;
 pub use exporter::{Exporter, ExporterStats, GraphiteHandle, GraphiteRecorder};
 pub use graphite_proto::sender::{SenderConfig, Stats};
 pub use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
+pub use metrics_util::MetricKindMask;
 pub use render::SKETCH_RELATIVE_ERROR;
 pub use scheme::{
     Characters, CounterMode, DEFAULT_QUANTILES, KindScheme, LabelStyle, NamingScheme, Statistic,

@@ -9,8 +9,8 @@ use std::sync::{PoisonError, RwLock};
 
 use graphite_proto::{Datapoint, MetricPath, Value};
 use metrics::{Key, Unit};
-use metrics_util::KeyHasher;
 use metrics_util::registry::Registry;
+use metrics_util::{KeyHasher, MetricKind, MetricKindMask};
 
 use crate::histogram::{GraphiteStorage, Snapshot};
 use crate::naming::Namer;
@@ -57,6 +57,8 @@ pub(crate) struct RenderConfig {
     pub(crate) interval: i64,
     /// Whole seconds; `None`: never.
     pub(crate) idle_timeout: Option<i64>,
+    /// The kinds the idle timeout applies to.
+    pub(crate) idle_kinds: MetricKindMask,
 }
 
 impl RenderConfig {
@@ -174,6 +176,7 @@ impl Liveness {
         ts: i64,
         config: &RenderConfig,
         observed: &mut Observed,
+        kind: MetricKind,
     ) -> bool {
         if !valid && !self.reported {
             self.reported = true;
@@ -182,7 +185,7 @@ impl Liveness {
         if changed {
             self.changed_at = ts;
         }
-        is_idle(config, self.changed_at, ts)
+        config.idle_kinds.matches(kind) && is_idle(config, self.changed_at, ts)
     }
 }
 
@@ -286,10 +289,14 @@ impl State {
                 let changed = value != series.last;
                 series.last = value;
                 series.meter = meter;
-                if series
-                    .live
-                    .commit(series.paths.is_some(), changed, start, config, observed)
-                {
+                if series.live.commit(
+                    series.paths.is_some(),
+                    changed,
+                    start,
+                    config,
+                    observed,
+                    MetricKind::Counter,
+                ) {
                     idle.push(key.clone());
                 }
             }
@@ -337,10 +344,14 @@ impl State {
             if commit {
                 let changed = bits != series.last_bits;
                 series.last_bits = bits;
-                if series
-                    .live
-                    .commit(series.paths.is_some(), changed, start, config, observed)
-                {
+                if series.live.commit(
+                    series.paths.is_some(),
+                    changed,
+                    start,
+                    config,
+                    observed,
+                    MetricKind::Gauge,
+                ) {
                     idle.push(key.clone());
                 }
             }
@@ -437,10 +448,14 @@ impl State {
                 series.count += n;
                 series.sum += sum;
                 series.meter = meter;
-                if series
-                    .live
-                    .commit(series.paths.is_some(), n > 0, start, config, observed)
-                {
+                if series.live.commit(
+                    series.paths.is_some(),
+                    n > 0,
+                    start,
+                    config,
+                    observed,
+                    MetricKind::Histogram,
+                ) {
                     idle.push(key.clone());
                 }
             }

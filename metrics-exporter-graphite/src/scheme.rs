@@ -13,10 +13,13 @@ pub const DEFAULT_QUANTILES: [f64; 5] = [0.5, 0.75, 0.95, 0.99, 0.999];
 /// [`graphite_proto::sanitize_metric_part`]: whitespace, control characters,
 /// `; / \ * ? [ ] { }` become `_`, and an empty node becomes `_`
 /// (`"a b..c"` gives `a_b._.c`). The prefix is treated the same way.
-/// Labels follow the rules of each style below. A series whose labels still
-/// cannot be valid (an empty key or value, the same key twice after
-/// replacement, a name longer than carbon accepts) is never sent: it is
-/// counted once in [`ExporterStats::invalid_series`](crate::ExporterStats).
+/// Labels follow the rules of each style below. An empty label key or
+/// value is sent as `_` (carbon refuses empty tags and nodes), and a label
+/// named `name` (carbon's reserved tag) is renamed `_name`, as Telegraf
+/// does: the series is kept. A series whose labels still cannot be valid
+/// (the same key twice after replacement, a name longer than carbon
+/// accepts) is never sent: it is counted once in
+/// [`ExporterStats::invalid_series`](crate::ExporterStats).
 ///
 /// ```
 /// use metrics_exporter_graphite::{GraphiteBuilder, LabelStyle};
@@ -31,8 +34,7 @@ pub enum LabelStyle {
     /// `P.http.requests.count;method=GET;status=200` (default). Carbon
     /// stores them under `_tagged/`. In tag names whitespace, control
     /// characters and `; ! ^ =` become `_`; in tag values whitespace,
-    /// control characters and `;` become `_`, and so does a leading `~`. A
-    /// label named `name` (reserved by carbon) makes the series invalid.
+    /// control characters and `;` become `_`, and so does a leading `~`.
     #[default]
     Tags,
     /// `key.value` nodes before the suffix, sorted by key:

@@ -244,3 +244,34 @@ fn quantile_suffixes() {
         ["p50", "p75", "p95", "p99", "p999", "p05", "p100", "p00"]
     );
 }
+
+#[test]
+fn idle_timeout_applies_to_the_masked_kinds_only() {
+    let (recorder, handle) = build(
+        builder()
+            .idle_timeout(Duration::from_secs(2))
+            .idle_timeout_kinds(metrics_util::MetricKindMask::GAUGE),
+    );
+    recorder
+        .register_counter(&key("c", &[]), &META)
+        .increment(1);
+    recorder.register_gauge(&key("g", &[]), &META).set(1.0);
+    let flush = |ts: i64| handle.flush_at(ts);
+    assert_eq!(flush(TS), 2);
+    assert_eq!(flush(TS + 2), 2); // the gauge: sent, then forgotten
+    assert_eq!(flush(TS + 4), 1); // the counter stays
+    assert_eq!(handle.exporter_stats().idle_removed, 1);
+    handle.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn try_with_address_checks_at_once() {
+    assert!(matches!(
+        GraphiteBuilder::new().try_with_address("[::1"),
+        Err(crate::BuildError::Address(a)) if a == "[::1"
+    ));
+    assert!(matches!(
+        GraphiteBuilder::new().with_address("host:99999").build(),
+        Err(crate::BuildError::Address(_))
+    ));
+}
