@@ -18,6 +18,13 @@
 //! | gauge | `P.http.requests`: the last value, every interval |
 //! | histogram | `.count` and `.sum` (totals), and for the interval's samples `.min`, `.max`, `.mean`, `.p50`, `.p75`, `.p95`, `.p99`, `.p999` |
 //!
+//! That is the default [`NamingScheme`]; presets reproduce what
+//! Dropwizard's `GraphiteReporter` ([`NamingScheme::dropwizard`]),
+//! Micrometer's tagged mode ([`NamingScheme::micrometer_tagged`]) and
+//! statsd's graphite backend ([`NamingScheme::statsd`]) send, and
+//! [`GraphiteHandle::storage_aggregation`] prints the carbon rollup rules
+//! for whatever scheme is used.
+//!
 //! Labels become Graphite 1.1 tags (`P.http.requests.count;method=GET`,
 //! [`LabelStyle::Tags`], the default) or path nodes sorted by key
 //! (`P.http.requests.method.GET.count`, [`LabelStyle::Path`]); see
