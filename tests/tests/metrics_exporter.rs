@@ -207,13 +207,16 @@ fn counters_gauges_and_histograms_read_back_from_whisper() {
 #[test]
 fn label_styles_make_the_expected_files() {
     let carbon = Carbon::start_with(CarbonOptions { tags: true });
+    // Self-telemetry off: only the series under test make files.
     let tags = Running::start(
         builder(&carbon, "it.tags")
+            .with_self_telemetry(false)
             .add_global_label("dc", "ams")
             .add_global_label("method", "overridden"),
     );
     let path = Running::start(
         builder(&carbon, "it.path")
+            .with_self_telemetry(false)
             .with_label_style(LabelStyle::Path)
             .add_global_label("dc", "ams")
             .add_global_label("method", "overridden"),
@@ -221,8 +224,9 @@ fn label_styles_make_the_expected_files() {
     let handles = [&tags.handle, &path.handle];
     let counts = at_interval_start(&handles);
     for running in [&tags, &path] {
-        // The same series, labels given in two orders; a dotted value; and
-        // a label set that cannot be valid (empty value).
+        // The same series, labels given in two orders; a dotted value; an
+        // empty value (sent as `_`); and a label set that cannot be valid
+        // (the same key twice).
         for labels in [
             [("status", "200"), ("method", "GET")],
             [("method", "GET"), ("status", "200")],
@@ -238,7 +242,11 @@ fn label_styles_make_the_expected_files() {
             .set(0.5);
         running
             .recorder
-            .register_counter(&Running::key("bad", &[("a", "")]), &META)
+            .register_counter(&Running::key("bad", &[("a", "1"), ("a", "2")]), &META)
+            .increment(1);
+        running
+            .recorder
+            .register_counter(&Running::key("empty", &[("e", "")]), &META)
             .increment(1);
     }
     let (_, ts) = next_flush(&handles, &counts);
@@ -246,6 +254,8 @@ fn label_styles_make_the_expected_files() {
     let tagged_disk = "it.tags.disk;dc=ams;method=overridden;mount=var.log";
     let path_requests = "it.path.http.requests.dc.ams.method.GET.status.200.count";
     let path_disk = "it.path.disk.dc.ams.method.overridden.mount.var_log";
+    let tagged_empty = "it.tags.empty.count;dc=ams;e=_;method=overridden";
+    let path_empty = "it.path.empty.dc.ams.e._.method.overridden.count";
     carbon
         .wait_for(
             &[
@@ -253,19 +263,22 @@ fn label_styles_make_the_expected_files() {
                 expect(tagged_disk, ts, 0.5),
                 expect(path_requests, ts, 2.0),
                 expect(path_disk, ts, 0.5),
+                expect(tagged_empty, ts, 1.0),
+                expect(path_empty, ts, 1.0),
             ],
             STORE_TIMEOUT,
         )
         .expect("both styles stored");
     let files = carbon.stored_files();
     let (tagged, plain): (Vec<_>, Vec<_>) = files.iter().partition(|f| f.starts_with("_tagged"));
-    assert_eq!(tagged.len(), 2, "two tagged series: {files:?}");
+    assert_eq!(tagged.len(), 3, "three tagged series: {files:?}");
     let mut plain: Vec<String> = plain.iter().map(|p| p.display().to_string()).collect();
     plain.sort();
     assert_eq!(
         plain,
         [
             "it/path/disk/dc/ams/method/overridden/mount/var_log.wsp",
+            "it/path/empty/dc/ams/e/_/method/overridden/count.wsp",
             "it/path/http/requests/dc/ams/method/GET/status/200/count.wsp",
         ],
         "{files:?}"
