@@ -75,6 +75,22 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
+/// A section name unique to the anchor, so that the stanzas of several
+/// exporters (other prefixes) can share one file: carbon refuses a
+/// section twice.
+pub(crate) fn section(anchor: &str) -> String {
+    let mut name = String::from("metrics_exporter_graphite");
+    if !anchor.is_empty() {
+        name.push('_');
+        name.extend(
+            anchor
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+        );
+    }
+    name
+}
+
 /// One group of series: the same anchor (kind prefix and prefix), each
 /// method with its statistic names.
 struct Group {
@@ -140,7 +156,7 @@ impl NamingScheme {
             }
         }
         let prefix = prefix.unwrap_or("");
-        for (i, group) in self.groups(prefix).iter().enumerate() {
+        for group in &self.groups(prefix) {
             for (method, names) in &group.methods {
                 let names = names.join("|");
                 let statistic = match &self.statistic {
@@ -152,7 +168,7 @@ impl NamingScheme {
                 } else {
                     format!("^{}\\..*", escape(&group.anchor))
                 };
-                let _ = writeln!(out, "\n[metrics_exporter_graphite_{i}_{}]", method.name());
+                let _ = writeln!(out, "\n[{}_{}]", section(&group.anchor), method.name());
                 let _ = writeln!(out, "pattern = {anchor}{statistic}");
                 if *method == Method::Sum {
                     let _ = writeln!(out, "xFilesFactor = 0");

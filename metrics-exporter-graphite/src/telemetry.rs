@@ -126,8 +126,9 @@ pub(crate) fn stanza(prefix: &str) -> String {
     } else {
         format!("^{}\\.", crate::storage::escape(prefix))
     };
+    let section = crate::storage::section(prefix);
     format!(
-        "\n[metrics_exporter_graphite_self_telemetry]\n\
+        "\n[{section}_self_telemetry]\n\
          pattern = {anchor}{SELF_TELEMETRY_NODE}\\.(exporter\\.(flushes|datapoints|refused|\
          invalid_series|non_finite|idle_removed)|sender\\.(accepted|written|written_bytes|\
          replayed|connects|connect_failures|disconnects|dropped\\.[a-z_]+))$\n\

@@ -55,6 +55,24 @@ for metric in req["metrics"]:
 json.dump({"points": out, "unreadable": unreadable}, sys.stdout)
 "#;
 
+/// Reads one archive of whisper files: stdin is `{"root": ..., "metrics":
+/// [...], "from": t, "until": t, "step": seconds}`; stdout as
+/// `FETCH_SCRIPT`'s points.
+const FETCH_ARCHIVE_SCRIPT: &str = r#"
+import json, sys
+import whisper
+req = json.load(sys.stdin)
+out = {}
+for metric in req["metrics"]:
+    path = whisper_path(req["root"], metric)
+    points = []
+    if os.path.exists(path):
+        (start, end, step), values = whisper.fetch(path, req["from"], req["until"], archiveToSelect=req["step"])
+        points = [[start + i * step, v] for i, v in enumerate(values) if v is not None]
+    out[metric] = points
+json.dump(out, sys.stdout)
+"#;
+
 /// Creates whisper files as carbon would: stdin is
 /// `{"root": ..., "metrics": [...], "retention": "1s:1h"}`.
 const CREATE_SCRIPT: &str = r#"
@@ -338,6 +356,40 @@ impl Carbon {
             );
         }
         serde_json::from_value(parsed["points"].take()).expect("points per metric")
+    }
+
+    /// Replaces `storage-schemas.conf` and `storage-aggregation.conf`
+    /// (before [`launch`](Self::launch): carbon reads them at start).
+    pub fn set_storage(&self, schemas: &str, aggregation: &str) {
+        fs::write(self.conf_dir().join("storage-schemas.conf"), schemas)
+            .expect("storage-schemas.conf");
+        fs::write(
+            self.conf_dir().join("storage-aggregation.conf"),
+            aggregation,
+        )
+        .expect("storage-aggregation.conf");
+    }
+
+    /// The points of the archive whose step is `step` seconds, between
+    /// `from` and `until`, per metric (as [`fetch`](Self::fetch), which
+    /// reads the finest archive that covers `from`).
+    pub fn fetch_archive(
+        &self,
+        metrics: &[String],
+        step: u64,
+        from: i64,
+        until: i64,
+    ) -> HashMap<String, Vec<(i64, f64)>> {
+        let request = json!({
+            "root": self.whisper_dir(),
+            "metrics": metrics,
+            "from": from,
+            "until": until,
+            "step": step,
+        });
+        let script = format!("{WHISPER_PATH}{FETCH_ARCHIVE_SCRIPT}");
+        let out = Venv::get().run(&script, request.to_string().as_bytes());
+        serde_json::from_slice(&out).expect("fetch script prints JSON")
     }
 
     /// Creates the whisper files of `metrics` ahead of time, as a carbon
