@@ -3,24 +3,40 @@
 //! `GraphiteReporter` (the Micrometer tagged layout on the same arithmetic)
 //! and statsd 0.9.0's graphite backend, and through the exporter with
 //! `NamingScheme::dropwizard()`, `micrometer_tagged()` and `statsd()`, both
-//! captured as plaintext lines on loopback: the same series names, and the
-//! same values within the tolerances stated on each comparison.
+//! captured as plaintext lines on loopback and passed on to two real
+//! carbon-caches (one for the peer, one for us): the same series names,
+//! the same whisper files, and the same values (as sent and as stored)
+//! within the tolerances stated on each comparison.
 //!
 //! The exporter's flushes are driven with `GraphiteHandle::flush_at` on the
-//! Dropwizard clock (interval 5 s, the EWMA tick), so timestamps match to
-//! the second; statsd stamps its own clock's flush time, compared apart.
+//! Dropwizard clock (interval 5 s, the EWMA tick), started ten minutes ago
+//! so carbon keeps every point, and timestamps match to the second; statsd
+//! stamps its own clock's flush time, compared apart.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use graphite_tests::capture::{LineCapture, Sample};
+use graphite_tests::carbon::Carbon;
 use graphite_tests::dropwizard::{self, DropwizardRun, Layout};
 use graphite_tests::statsd::{self, StatsdRun};
 use metrics::{Key, Label, Recorder, Unit};
 use metrics_exporter_graphite::{GraphiteBuilder, GraphiteHandle, GraphiteRecorder, NamingScheme};
 
-/// The Dropwizard scripts' clock start, in seconds.
+/// The Dropwizard scripts' clock start, in seconds, for the renders that
+/// go to no carbon.
 const T0: i64 = 1_700_000_000;
+
+/// A start ten minutes ago, on a 5 s boundary: every report of the
+/// scripts (the last 65 s later) is in the past and within carbon's
+/// one-hour retention.
+fn recent_start() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    (now - 600).div_euclid(5) * 5
+}
 
 /// The histogram's relative error bound (2^-10).
 const RELATIVE: f64 = 1.0 / 1024.0;
@@ -53,8 +69,13 @@ struct Ours {
 }
 
 impl Ours {
-    fn start(scheme: NamingScheme, prefix: Option<&str>, interval: u64) -> Self {
-        let capture = LineCapture::start(None);
+    fn start(
+        scheme: NamingScheme,
+        prefix: Option<&str>,
+        interval: u64,
+        forward: Option<std::net::SocketAddr>,
+    ) -> Self {
+        let capture = LineCapture::start(forward);
         let mut builder = GraphiteBuilder::new()
             .with_address(format!("127.0.0.1:{}", capture.port()))
             .with_interval(Duration::from_secs(interval))
@@ -144,6 +165,56 @@ fn compare(
     theirs.len()
 }
 
+/// The peer's carbon and ours hold the same whisper files (but for
+/// `skip`'s), and at each `(theirs, ours)` timestamp the same values
+/// within `tolerance`. Returns the number of values compared.
+fn compare_carbons(
+    what: &str,
+    peer: &Carbon,
+    ours: &Carbon,
+    names: &[String],
+    stamps: &[(i64, i64)],
+    skip: impl Fn(&str) -> bool,
+    tolerance: impl Fn(&str, f64) -> f64,
+) -> usize {
+    let files = |c: &Carbon| -> BTreeSet<String> {
+        c.stored_files()
+            .iter()
+            .map(|p| p.display().to_string())
+            .filter(|p| !skip(p))
+            .collect()
+    };
+    let (their_files, our_files) = (files(peer), files(ours));
+    assert_eq!(their_files, our_files, "{what}: whisper files differ");
+    let mut compared = 0;
+    for &(their_ts, our_ts) in stamps {
+        let theirs = peer.fetch(names, their_ts - 1, their_ts);
+        let mine = ours.fetch(names, our_ts - 1, our_ts);
+        for name in names {
+            let value = |points: &HashMap<String, Vec<(i64, f64)>>, ts: i64| {
+                points[name].iter().find(|(t, _)| *t == ts).map(|(_, v)| *v)
+            };
+            let (Some(want), Some(got)) = (value(&theirs, their_ts), value(&mine, our_ts)) else {
+                panic!(
+                    "{what}: {name} at {their_ts}/{our_ts}: theirs {:?}, ours {:?}",
+                    theirs[name], mine[name]
+                );
+            };
+            let allowed = tolerance(&canonical(name), want);
+            assert!(
+                (got - want).abs() <= allowed || (want.is_infinite() && got == want),
+                "{what}: stored {name}: ours {got}, theirs {want}, tolerance {allowed}"
+            );
+            compared += 1;
+        }
+    }
+    println!(
+        "{what}: {} whisper files, {compared} stored values compared",
+        our_files.len()
+    );
+    compared
+}
+
 /// The statistic of a Dropwizard name: its last node or its
 /// `metricattribute` tag.
 fn statistic(name: &str) -> &str {
@@ -211,16 +282,24 @@ fn dropwizard_tolerance(
 #[test]
 fn dropwizard_preset_matches_graphite_reporter() {
     let script = dropwizard::reference_script();
+    let start = recent_start();
+    let (peer, mine) = (Carbon::start(), Carbon::start());
     let run = DropwizardRun {
         prefix: Some("svc"),
+        start_epoch_ms: start * 1000,
         ..DropwizardRun::new(&script)
     };
-    let reports = dropwizard::capture(&run, None);
+    let reports = dropwizard::capture(&run, Some(peer.line_addr()));
     assert_eq!(reports.len(), 2);
 
     // The same script through the exporter: timers are histograms in
     // seconds, the meter a counter in counts per second.
-    let ours = Ours::start(NamingScheme::dropwizard(), Some("svc"), 5);
+    let ours = Ours::start(
+        NamingScheme::dropwizard(),
+        Some("svc"),
+        5,
+        Some(mine.line_addr()),
+    );
     let r = &ours.recorder;
     r.describe_histogram("app.latency".into(), Some(Unit::Seconds), "".into());
     r.describe_histogram("app.fast".into(), Some(Unit::Seconds), "".into());
@@ -249,15 +328,15 @@ fn dropwizard_preset_matches_graphite_reporter() {
     fast.record(1500e-6);
     let requests = r.register_counter(&key("app.requests"), &META);
     requests.increment(60);
-    // Report at 5.001 s on Dropwizard's clock: our interval [T0, T0 + 5).
-    ours.handle.flush_at(T0);
+    // Report at 5.001 s on Dropwizard's clock: our interval [start, start + 5).
+    ours.handle.flush_at(start);
     for k in 1..12 {
-        ours.handle.flush_at(T0 + 5 * k);
+        ours.handle.flush_at(start + 5 * k);
     }
     requests.increment(30);
     hits.increment(1);
-    // Report at 65.001 s: our interval [T0 + 60, T0 + 65).
-    ours.handle.flush_at(T0 + 60);
+    // Report at 65.001 s: our interval [start + 60, start + 65).
+    ours.handle.flush_at(start + 60);
     let sent = ours.finish();
 
     let samples: BTreeMap<&str, Vec<f64>> = BTreeMap::from([
@@ -267,8 +346,8 @@ fn dropwizard_preset_matches_graphite_reporter() {
     ]);
     let mut compared = 0;
     for (report, (ts, last_marks)) in reports.iter().zip([
-        (T0 + 5, BTreeMap::from([("svc.app.requests", 60.0)])),
-        (T0 + 65, BTreeMap::from([("svc.app.requests", 30.0)])),
+        (start + 5, BTreeMap::from([("svc.app.requests", 60.0)])),
+        (start + 65, BTreeMap::from([("svc.app.requests", 30.0)])),
     ]) {
         assert!(report.iter().all(|s| s.timestamp == ts), "{report:?}");
         let theirs = by_name(report);
@@ -284,18 +363,46 @@ fn dropwizard_preset_matches_graphite_reporter() {
     // series and 2 timers of 15.
     assert_eq!(compared, 2 * (4 + 2 + 11 + 5 + 2 * 15));
     println!("Dropwizard: {compared} series compared over 2 reports");
+
+    // As stored: the same whisper files and values.
+    let probe = [("svc.app.hits.count".to_owned(), start + 65, 8.0)];
+    for carbon in [&peer, &mine] {
+        carbon
+            .wait_for(&probe, Duration::from_secs(60))
+            .expect("the last report stored");
+    }
+    let names: Vec<String> = reports[0].iter().map(|s| s.name.clone()).collect();
+    let marks = BTreeMap::from([("svc.app.requests", 60.0)]);
+    let stored = compare_carbons(
+        "Dropwizard",
+        &peer,
+        &mine,
+        &names,
+        &[(start + 5, start + 5), (start + 65, start + 65)],
+        |_| false,
+        dropwizard_tolerance(&samples, &marks),
+    );
+    assert_eq!(stored, compared);
 }
 
 #[test]
 fn micrometer_tagged_preset_matches_its_layout() {
     let script = dropwizard::micrometer_reference_script();
+    let start = recent_start();
+    let (peer, mine) = (Carbon::start(), Carbon::start());
     let run = DropwizardRun {
         layout: Layout::MicrometerTagged,
+        start_epoch_ms: start * 1000,
         ..DropwizardRun::new(&script)
     };
-    let report = dropwizard::samples(&run);
+    let report = dropwizard::capture(&run, Some(peer.line_addr())).concat();
 
-    let ours = Ours::start(NamingScheme::micrometer_tagged(), None, 5);
+    let ours = Ours::start(
+        NamingScheme::micrometer_tagged(),
+        None,
+        5,
+        Some(mine.line_addr()),
+    );
     let r = &ours.recorder;
     r.describe_histogram("http.latency".into(), Some(Unit::Seconds), "".into());
     r.register_counter(&key("http.requests;method=GET;status=200"), &META)
@@ -310,7 +417,7 @@ fn micrometer_tagged_preset_matches_its_layout() {
     for ms in [10.0, 20.0, 30.0] {
         latency.record(ms / 1000.0);
     }
-    ours.handle.flush_at(T0);
+    ours.handle.flush_at(start);
     let sent = ours.finish();
 
     let samples: BTreeMap<&str, Vec<f64>> = BTreeMap::from([
@@ -320,9 +427,30 @@ fn micrometer_tagged_preset_matches_its_layout() {
     let compared = compare(
         "Micrometer tagged report",
         &by_name(&report),
-        &by_name(&at(&sent, T0 + 5)),
+        &by_name(&at(&sent, start + 5)),
         dropwizard_tolerance(&samples, &BTreeMap::new()),
     );
+    let probe = [(
+        "http.requests;method=GET;status=200;metricattribute=count".to_owned(),
+        start + 5,
+        5.0,
+    )];
+    for carbon in [&peer, &mine] {
+        carbon
+            .wait_for(&probe, Duration::from_secs(60))
+            .expect("the report stored");
+    }
+    let names: Vec<String> = report.iter().map(|s| s.name.clone()).collect();
+    let stored = compare_carbons(
+        "Micrometer tagged",
+        &peer,
+        &mine,
+        &names,
+        &[(start + 5, start + 5)],
+        |_| false,
+        dropwizard_tolerance(&samples, &BTreeMap::new()),
+    );
+    assert_eq!(stored, compared);
     // A meter (5), a gauge, a summary (11) and a timer (15).
     assert_eq!(compared, 5 + 1 + 11 + 15);
     println!("Micrometer tagged: {compared} series compared");
@@ -360,18 +488,20 @@ fn is_statsd_own(name: &str) -> bool {
 
 #[test]
 fn statsd_preset_matches_the_graphite_backend() {
+    let (peer, mine) = (Carbon::start(), Carbon::start());
     let flushes = statsd::capture(
         &StatsdRun {
             config: statsd::REFERENCE_CONFIG,
             lines: STATSD_LINES,
             flushes: 2,
         },
-        None,
+        Some(peer.line_addr()),
     );
     let ours = Ours::start(
         NamingScheme::statsd(statsd::REFERENCE_CONFIG.percent_thresholds),
         None,
         2,
+        Some(mine.line_addr()),
     );
     let r = &ours.recorder;
     r.describe_histogram("app.latency".into(), Some(Unit::Milliseconds), "".into());
@@ -393,8 +523,9 @@ fn statsd_preset_matches_the_graphite_backend() {
     }
     // Long-running exporters flush at real interval boundaries; here two
     // intervals of a fixed past, the data in the first.
-    ours.handle.flush_at(T0);
-    ours.handle.flush_at(T0 + 2);
+    let start = recent_start();
+    ours.handle.flush_at(start);
+    ours.handle.flush_at(start + 2);
     let sent = ours.finish();
 
     // Exact: counts, rates, gauges, sums, upper, lower, mean, count_N.
@@ -419,14 +550,45 @@ fn statsd_preset_matches_the_graphite_backend() {
             .filter(|s| !is_statsd_own(&s.name))
             .cloned()
             .collect();
-        let mine = at(&sent, T0 + 2 * (i as i64 + 1));
+        let ours_now = at(&sent, start + 2 * (i as i64 + 1));
         compared += compare(
             &format!("statsd flush {i}"),
             &by_name(&theirs),
-            &by_name(&mine),
+            &by_name(&ours_now),
             tolerance,
         );
     }
+    let (their_ts, our_ts) = (flushes[1][0].timestamp, start + 4);
+    let probe = |ts: i64| [("stats.gauges.app.temperature".to_owned(), ts, 12.5)];
+    peer.wait_for(&probe(their_ts), Duration::from_secs(60))
+        .expect("statsd's flushes stored");
+    mine.wait_for(&probe(our_ts), Duration::from_secs(60))
+        .expect("our flushes stored");
+    let names: Vec<String> = flushes[0]
+        .iter()
+        .filter(|s| !is_statsd_own(&s.name))
+        .map(|s| s.name.clone())
+        .collect();
+    let own_file = |path: &str| {
+        [
+            "stats/statsd/",
+            "stats/counters/statsd/",
+            "stats/gauges/statsd/",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p))
+    };
+    // Flush 0 only: in the idle flush statsd sends fewer timer series.
+    let stored = compare_carbons(
+        "statsd",
+        &peer,
+        &mine,
+        &names,
+        &[(flushes[0][0].timestamp, start + 2)],
+        own_file,
+        tolerance,
+    );
+    assert_eq!(stored, 32);
     // Flush 0: 3 counters × 2, 2 gauges, a timer of 3 × 5 + 9; flush 1
     // (idle): counters and gauges again, the timer's count and count_ps.
     assert_eq!(compared, (6 + 2 + 24) + (6 + 2 + 2));
