@@ -88,7 +88,7 @@ pub use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 pub use metrics_util::MetricKindMask;
 pub use render::SKETCH_RELATIVE_ERROR;
 pub use scheme::{
-    Characters, CounterMode, DEFAULT_QUANTILES, KindScheme, LabelStyle, NamingScheme, Statistic,
-    StatisticPlacement, ThresholdStatistic, TimestampAt, Window,
+    Characters, CounterMode, DEFAULT_QUANTILES, KindScheme, LabelStyle, NamingScheme, QuantileRank,
+    Statistic, StatisticPlacement, ThresholdStatistic, TimestampAt, Window,
 };
 pub use telemetry::SELF_TELEMETRY_NODE;

@@ -16,7 +16,8 @@ use crate::histogram::{GraphiteStorage, Snapshot};
 use crate::naming::Namer;
 use crate::rates::Meter;
 use crate::scheme::{
-    CounterMode, KindScheme, NamingScheme, Statistic, ThresholdStatistic, TimestampAt, Window,
+    CounterMode, KindScheme, NamingScheme, QuantileRank, Statistic, ThresholdStatistic,
+    TimestampAt, Window,
 };
 
 /// The relative error of the quantiles sent for histograms: each is within
@@ -269,6 +270,7 @@ impl State {
             if let Some(paths) = &series.paths {
                 let figures = Figures {
                     counter_mode: config.scheme.counter_mode,
+                    rank: config.scheme.quantile_rank,
                     total: value,
                     delta,
                     total_sum: 0.0,
@@ -428,6 +430,7 @@ impl State {
             if let Some(paths) = &series.paths {
                 let figures = Figures {
                     counter_mode: config.scheme.counter_mode,
+                    rank: config.scheme.quantile_rank,
                     total: series.count + n,
                     delta: n,
                     total_sum: series.sum + sum,
@@ -471,6 +474,7 @@ impl State {
 /// What one series' statistics are computed from at one flush.
 struct Figures<'a> {
     counter_mode: CounterMode,
+    rank: QuantileRank,
     /// Count since the start, and in this interval.
     total: u64,
     delta: u64,
@@ -538,7 +542,7 @@ impl<'a> Figures<'a> {
                 let squares: f64 = w.estimates().map(|(v, n)| v * v * n as f64).sum();
                 (squares * scale * scale).into()
             }
-            Statistic::Quantile(q) => (self.samples()?.quantile(q)? * scale).into(),
+            Statistic::Quantile(q) => (quantile(self.samples()?, q, self.rank)? * scale).into(),
             Statistic::Threshold(percent, s) => {
                 return threshold(self.samples()?, percent, s, scale);
             }
@@ -556,6 +560,36 @@ fn stddev(w: &Snapshot) -> f64 {
         .map(|(v, c)| (v - mean) * (v - mean) * c as f64)
         .sum();
     (squares / n).sqrt()
+}
+
+/// Quantile `q` by `rank`'s rule.
+fn quantile(w: &Snapshot, q: f64, rank: QuantileRank) -> Option<f64> {
+    match rank {
+        QuantileRank::Lower => w.quantile(q),
+        QuantileRank::Dropwizard => w.at_rank(dropwizard_index(w.count(), q)),
+    }
+}
+
+/// Dropwizard's `WeightedSnapshot.getValue` with `n` equal weights: the
+/// largest index whose cumulative weight, summed as Dropwizard sums it, is
+/// at most `q`.
+fn dropwizard_index(n: u64, q: f64) -> u64 {
+    /// `ExponentiallyDecayingReservoir`'s default size.
+    const RESERVOIR: u64 = 1028;
+    if n > RESERVOIR {
+        return ((q * n as f64).floor() as u64).min(n - 1);
+    }
+    let weight = 1.0 / n as f64;
+    let (mut cumulative, mut index) = (0.0, 0);
+    for i in 1..n {
+        cumulative += weight;
+        if cumulative <= q {
+            index = i;
+        } else {
+            break;
+        }
+    }
+    index
 }
 
 /// statsd's median: the middle sample, or the mean of the two middle ones.
@@ -634,5 +668,22 @@ fn push(
             Ok(v) => out.push(Datapoint::new(path.clone(), v, ts)),
             Err(_) => observed.non_finite += 1,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dropwizard_index;
+
+    #[test]
+    fn dropwizard_ranks() {
+        // NAMING-PRESETS.md: p50 of 1..=100 is 50 (index 49), of 1..=10 is
+        // 6 (index 5); of 10, 20, 30 p75 is 30.
+        assert_eq!(dropwizard_index(100, 0.5), 49);
+        assert_eq!(dropwizard_index(10, 0.5), 5);
+        assert_eq!(dropwizard_index(3, 0.75), 2);
+        assert_eq!(dropwizard_index(3, 0.5), 1);
+        assert_eq!(dropwizard_index(100, 0.999), 99);
+        assert_eq!(dropwizard_index(1, 0.99), 0);
     }
 }

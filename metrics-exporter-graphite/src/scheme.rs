@@ -203,6 +203,22 @@ pub enum Window {
     SinceStart,
 }
 
+/// Which sample a quantile is: the rank rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QuantileRank {
+    /// The sample at 0-based rank `floor(q × (n − 1))` (default,
+    /// DDSketch's and metrics-util's rule).
+    #[default]
+    Lower,
+    /// Dropwizard's `WeightedSnapshot` with equal weights: the sample at
+    /// the largest index `i` whose cumulative weight `Qᵢ = Σ 1/n` (summed in
+    /// floating point, as Dropwizard sums it) is at most `q` (p50 of 1..=100
+    /// is 50, of 1..=10 is 6). Past Dropwizard's reservoir size (1028
+    /// samples), `floor(q × n)`.
+    Dropwizard,
+}
+
 /// How characters of names and labels are replaced, before graphite-rs's
 /// own rules (see [`LabelStyle`]) make whatever is left valid.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -261,6 +277,8 @@ pub struct NamingScheme {
     pub window: Window,
     /// Timers' samples converted to milliseconds from their described unit.
     pub timers_in_milliseconds: bool,
+    /// Which sample a quantile is.
+    pub quantile_rank: QuantileRank,
     /// Character replacement in names and labels.
     pub characters: Characters,
 }
@@ -335,6 +353,7 @@ impl NamingScheme {
             timestamp: TimestampAt::IntervalStart,
             window: Window::Interval,
             timers_in_milliseconds: false,
+            quantile_rank: QuantileRank::Lower,
             characters: Characters::Graphite,
         }
     }
@@ -391,6 +410,7 @@ impl NamingScheme {
             timestamp: TimestampAt::IntervalEnd,
             window: Window::SinceStart,
             timers_in_milliseconds: true,
+            quantile_rank: QuantileRank::Dropwizard,
             characters: Characters::Dropwizard,
         }
     }
@@ -485,6 +505,7 @@ impl NamingScheme {
             timestamp: TimestampAt::IntervalEnd,
             window: Window::Interval,
             timers_in_milliseconds: true,
+            quantile_rank: QuantileRank::Lower,
             characters: Characters::Statsd,
         }
     }

@@ -228,18 +228,6 @@ fn statistic(name: &str) -> &str {
     base.rsplit('.').next().unwrap_or(base)
 }
 
-/// The distance from `v` to the farthest of its neighbours in `sorted`:
-/// Dropwizard's rank rule picks a sample at most one rank from ours.
-fn one_rank(sorted: &[f64], v: f64) -> f64 {
-    let i = sorted
-        .iter()
-        .position(|&s| (s - v).abs() <= PRINTED)
-        .unwrap_or(0);
-    let below = if i > 0 { v - sorted[i - 1] } else { 0.0 };
-    let above = sorted.get(i + 1).map_or(0.0, |s| s - v);
-    below.max(above)
-}
-
 /// Dropwizard's EWMA α for the N-minute rate.
 fn alpha(minutes: f64) -> f64 {
     1.0 - (-5.0 / 60.0 / minutes).exp()
@@ -247,7 +235,8 @@ fn alpha(minutes: f64) -> f64 {
 
 /// The tolerance of a Dropwizard value: counts exact; printed doubles
 /// within `%2.2f`; stddev within the buckets' error of the largest
-/// sample; quantiles within the buckets' error plus one rank; EWMA rates
+/// sample; quantiles within the buckets' error (the same rank:
+/// `QuantileRank::Dropwizard`); EWMA rates
 /// within one tick's worth of the last interval's marks (`α × marks / 5 s`:
 /// the exporter cannot know where in the interval they fell);
 /// `mean_rate` within Dropwizard's extra millisecond of elapsed time.
@@ -269,7 +258,7 @@ fn dropwizard_tolerance(
             + match statistic(name) {
                 "count" => 0.0,
                 "stddev" => RELATIVE * largest,
-                s if s.starts_with('p') => RELATIVE * want + one_rank(&sorted, want),
+                s if s.starts_with('p') => RELATIVE * want,
                 "m1_rate" => alpha(1.0) * marks / 5.0,
                 "m5_rate" => alpha(5.0) * marks / 5.0,
                 "m15_rate" => alpha(15.0) * marks / 5.0,
