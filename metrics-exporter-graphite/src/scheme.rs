@@ -199,7 +199,10 @@ pub enum Window {
     #[default]
     Interval,
     /// Every sample since the series was first seen (Dropwizard's
-    /// reservoirs are not reset by a report).
+    /// reservoirs are not reset by a report). The exporter keeps a copy of
+    /// every bucket touched so far: 32 bytes per non-empty bucket (160 KiB
+    /// for latencies from 1 ms to 1 s, at most 2.5 MiB per series), and
+    /// merging it allocates once per histogram per flush.
     SinceStart,
 }
 

@@ -417,3 +417,30 @@ fn thread_and_tokio_exporters_store_identical_values() {
     let stats = runtime.block_on(tokio_handle.shutdown_async(Duration::from_secs(10)));
     assert_eq!(stats.dropped.total(), 0, "{stats:?}");
 }
+
+#[test]
+fn shutdown_is_bounded_even_on_the_runtime_its_sender_needs() {
+    // A current-thread runtime blocked in `shutdown`: graphite-tokio's
+    // sender task cannot run, so the close can only end by its deadline
+    // (the sink's close is bounded: timeout + 1 s).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (recorder, exporter) = GraphiteBuilder::new()
+            .with_address("127.0.0.1:9")
+            .with_interval(Duration::from_secs(1))
+            .build_tokio()
+            .expect("build on tokio");
+        let handle = exporter.spawn().expect("exporter thread");
+        recorder
+            .register_counter(&Running::key("c", &[]), &META)
+            .increment(1);
+        let started = Instant::now();
+        let stats = handle.shutdown(Duration::from_millis(300));
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(2_500), "{took:?}");
+        println!("shutdown returned after {took:?}: {stats:?}");
+    });
+}
