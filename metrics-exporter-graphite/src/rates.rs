@@ -14,9 +14,16 @@
 /// Seconds between two ticks.
 const TICK: i64 = 5;
 
-/// `α` for the 1, 5 and 15-minute rates.
+/// `α = 1 − exp(−5 / 60 / N)` for the 1, 5 and 15-minute rates, as
+/// Dropwizard's `EWMA` computes them (Java's `Math.exp`).
+const ALPHAS: [f64; 3] = [
+    0.07995558537067671,
+    0.01652854617838251,
+    0.005540151995103271,
+];
+
 fn alphas() -> [f64; 3] {
-    [1.0, 5.0, 15.0].map(|minutes: f64| 1.0 - (-(TICK as f64) / 60.0 / minutes).exp())
+    ALPHAS
 }
 
 /// One meter's state between flushes.
@@ -97,6 +104,14 @@ impl Meter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alphas_are_the_formula() {
+        for (alpha, minutes) in ALPHAS.iter().zip([1.0_f64, 5.0, 15.0]) {
+            let formula = 1.0 - (-(TICK as f64) / 60.0 / minutes).exp();
+            assert!((alpha - formula).abs() < 1e-15, "{alpha} {formula}");
+        }
+    }
 
     #[test]
     fn dropwizard_vectors() {

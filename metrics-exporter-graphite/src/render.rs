@@ -101,6 +101,16 @@ fn unit_of(units: &Units, key: &Key) -> Option<Unit> {
         .copied()
 }
 
+/// Whether `kind` sends Dropwizard rates (the meter is advanced only then).
+fn has_rates(kind: &KindScheme) -> bool {
+    kind.statistics.iter().any(|(_, s)| {
+        matches!(
+            s,
+            Statistic::M1Rate | Statistic::M5Rate | Statistic::M15Rate | Statistic::MeanRate
+        )
+    })
+}
+
 /// A histogram's kind and scale from its described unit.
 fn histogram_kind(unit: Option<Unit>, scheme: &NamingScheme) -> (Kind, f64) {
     let to_ms = match unit {
@@ -118,21 +128,48 @@ fn histogram_kind(unit: Option<Unit>, scheme: &NamingScheme) -> (Kind, f64) {
     (Kind::Timer, scale)
 }
 
+/// A series' names, one per statistic: one kept inline (a counter's or a
+/// gauge's usual single series costs no pointer chase per flush).
+#[derive(Debug)]
+enum Paths {
+    One(MetricPath),
+    Many(Vec<MetricPath>),
+}
+
+impl Paths {
+    fn new(mut paths: Vec<MetricPath>) -> Self {
+        if paths.len() == 1
+            && let Some(one) = paths.pop()
+        {
+            return Self::One(one);
+        }
+        Self::Many(paths)
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, MetricPath> {
+        match self {
+            Self::One(path) => std::slice::from_ref(path).iter(),
+            Self::Many(paths) => paths.iter(),
+        }
+    }
+}
+
 /// A series' rendered names (`None`: invalid, never sent) and what the
 /// next flush needs from the previous one.
 #[derive(Debug)]
 struct CounterSeries {
     kind: Kind,
-    paths: Option<Vec<MetricPath>>,
+    paths: Option<Paths>,
     /// The value at the last committed flush.
     last: u64,
-    meter: Meter,
+    /// Only for kinds that send rates.
+    meter: Option<Meter>,
     live: Liveness,
 }
 
 #[derive(Debug)]
 struct GaugeSeries {
-    paths: Option<Vec<MetricPath>>,
+    paths: Option<Paths>,
     last_bits: u64,
     live: Liveness,
 }
@@ -141,10 +178,11 @@ struct GaugeSeries {
 struct HistogramSeries {
     kind: Kind,
     scale: f64,
-    paths: Option<Vec<MetricPath>>,
+    paths: Option<Paths>,
     count: u64,
     sum: f64,
-    meter: Meter,
+    /// Only for kinds that send rates.
+    meter: Option<Meter>,
     /// Every sample so far, for [`Window::SinceStart`].
     total: Option<Snapshot>,
     live: Liveness,
@@ -254,19 +292,22 @@ impl State {
                     let paths = config
                         .namer
                         .kind_paths(key, kind.scheme(&config.scheme))
-                        .ok();
+                        .ok()
+                        .map(Paths::new);
                     counters.entry(key.clone()).or_insert(CounterSeries {
                         kind,
                         paths,
                         last: 0,
-                        meter: Meter::new(start),
+                        meter: has_rates(kind.scheme(&config.scheme)).then(|| Meter::new(start)),
                         live: Liveness::new(start),
                     })
                 }
             };
             let delta = value.saturating_sub(series.last);
-            let mut meter = series.meter.clone();
-            meter.advance(now, delta);
+            let meter = series.meter.clone().map(|mut m| {
+                m.advance(now, delta);
+                m
+            });
             if let Some(paths) = &series.paths {
                 let figures = Figures {
                     counter_mode: config.scheme.counter_mode,
@@ -277,7 +318,7 @@ impl State {
                     delta_sum: 0.0,
                     window: None,
                     interval: None,
-                    meter: &meter,
+                    meter: meter.as_ref(),
                     now,
                     seconds: config.interval as f64,
                     scale: 1.0,
@@ -328,7 +369,11 @@ impl State {
             let series = match gauges.get_mut(key) {
                 Some(s) => s,
                 None => {
-                    let paths = config.namer.kind_paths(key, &config.scheme.gauge).ok();
+                    let paths = config
+                        .namer
+                        .kind_paths(key, &config.scheme.gauge)
+                        .ok()
+                        .map(Paths::new);
                     gauges.entry(key.clone()).or_insert(GaugeSeries {
                         paths,
                         last_bits: bits,
@@ -398,14 +443,15 @@ impl State {
                     let paths = config
                         .namer
                         .kind_paths(key, kind.scheme(&config.scheme))
-                        .ok();
+                        .ok()
+                        .map(Paths::new);
                     histograms.entry(key.clone()).or_insert(HistogramSeries {
                         kind,
                         scale,
                         paths,
                         count: 0,
                         sum: 0.0,
-                        meter: Meter::new(start),
+                        meter: has_rates(kind.scheme(&config.scheme)).then(|| Meter::new(start)),
                         total: since_start.then(Snapshot::default),
                         live: Liveness::new(start),
                     })
@@ -413,8 +459,10 @@ impl State {
             };
             let n = snapshot.count();
             let sum = snapshot.sum();
-            let mut meter = series.meter.clone();
-            meter.advance(now, n);
+            let meter = series.meter.clone().map(|mut m| {
+                m.advance(now, n);
+                m
+            });
             let window = match &mut series.total {
                 Some(total) if commit => {
                     total.merge_from(snapshot);
@@ -437,7 +485,7 @@ impl State {
                     delta_sum: sum,
                     window: Some(window),
                     interval: Some(&*snapshot),
-                    meter: &meter,
+                    meter: meter.as_ref(),
                     now,
                     seconds: config.interval as f64,
                     scale: series.scale,
@@ -483,7 +531,7 @@ struct Figures<'a> {
     /// The samples of the scheme's window, and of the interval (histograms).
     window: Option<&'a Snapshot>,
     interval: Option<&'a Snapshot>,
-    meter: &'a Meter,
+    meter: Option<&'a Meter>,
     /// The interval's end.
     now: i64,
     seconds: f64,
@@ -524,10 +572,10 @@ impl<'a> Figures<'a> {
                     .into()
             }
             Statistic::Rate => (self.delta as f64 / self.seconds).into(),
-            Statistic::M1Rate => self.meter.rates()[0].into(),
-            Statistic::M5Rate => self.meter.rates()[1].into(),
-            Statistic::M15Rate => self.meter.rates()[2].into(),
-            Statistic::MeanRate => self.meter.mean_rate(self.total, self.now).into(),
+            Statistic::M1Rate => self.meter?.rates()[0].into(),
+            Statistic::M5Rate => self.meter?.rates()[1].into(),
+            Statistic::M15Rate => self.meter?.rates()[2].into(),
+            Statistic::MeanRate => self.meter?.mean_rate(self.total, self.now).into(),
             Statistic::SampleSum => (self.samples()?.sum() * scale).into(),
             Statistic::Min => (self.samples()?.min()? * scale).into(),
             Statistic::Max => (self.samples()?.max()? * scale).into(),
