@@ -1,0 +1,59 @@
+//! OpenTelemetry metrics into Graphite's carbon.
+//!
+//! ```no_run
+//! use opentelemetry::{KeyValue, metrics::MeterProvider};
+//! use opentelemetry_graphite::GraphiteExporter;
+//! use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+//!
+//! let exporter = GraphiteExporter::builder().with_address("carbon:2003").with_prefix("app").build()?;
+//! let reader = PeriodicReader::builder(exporter).build(); // exports every 60 s, on its own thread
+//! let provider = SdkMeterProvider::builder().with_reader(reader).build();
+//! let requests = provider.meter("web").u64_counter("http.requests").build();
+//! requests.add(1, &[KeyValue::new("method", "GET")]); // app.http.requests;method=GET
+//! provider.shutdown()?; // last export, then flushes to carbon (4 s at most)
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`GraphiteExporter`] implements the SDK's [`PushMetricExporter`], so it
+//! plugs into `PeriodicReader` like any exporter. By default the series
+//! are named as the OpenTelemetry collector's `carbonexporter` named them
+//! (sums and gauges `name;k=v`, histograms `name.count`, `name` and
+//! `name.bucket;upper_bound=…`), so dashboards built on the collector keep
+//! working; what it got wrong is done right: tag values sanitised,
+//! exponential histograms sent as count, sum, min, max and quantile
+//! estimates of stated error, non-finite values and invalid names skipped
+//! and counted. Every series, and every difference from the collector, is
+//! in [`conventions`].
+//!
+//! Datapoints go through graphite-rs's resilient sender (bounded buffer,
+//! reconnects, replay, counted drops): by default graphite-blocking's
+//! thread sender, which needs no async runtime; any other [`Sink`] (a
+//! tokio sender, a routed sender) through
+//! [`with_sink`](GraphiteExporterBuilder::with_sink). An export never
+//! waits for carbon; `force_flush` and `shutdown` wait at most their
+//! timeouts, even for a carbon that stopped reading.
+//!
+//! [`PushMetricExporter`]: opentelemetry_sdk::metrics::exporter::PushMetricExporter
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod builder;
+pub mod conventions;
+mod exponential;
+mod exporter;
+mod render;
+mod series;
+mod sink_shim;
+#[cfg(test)]
+mod tests;
+
+pub use builder::{
+    BuildError, DEFAULT_ADDRESS, DEFAULT_FLUSH_TIMEOUT, DEFAULT_QUANTILES,
+    DEFAULT_SHUTDOWN_TIMEOUT, GraphiteExporterBuilder, NamingStyle,
+};
+pub use exponential::relative_error;
+pub use exporter::{ExportStats, GraphiteExporter};
+pub use graphite_proto::Protocol;
+pub use graphite_proto::sender::{SenderConfig, Stats};
+pub use opentelemetry_sdk::metrics::Temporality;
+pub use sink_shim::{BoxFuture, Sink};
