@@ -47,6 +47,11 @@ mod sink_shim;
 #[cfg(test)]
 mod tests;
 
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
+
 pub use builder::{
     BuildError, DEFAULT_ADDRESS, DEFAULT_FLUSH_TIMEOUT, DEFAULT_QUANTILES,
     DEFAULT_SHUTDOWN_TIMEOUT, GraphiteExporterBuilder, NamingStyle,
