@@ -7,7 +7,8 @@
 //! cargo bench -p graphite-tests --bench compare -- --quick --only-metrics
 //! ```
 //!
-//! `--only-metrics` runs only the graphite-metrics figures (`exporters.rs`).
+//! `--only-metrics` runs only the exporter figures: graphite-metrics
+//! (`exporters.rs`) and, in the same run, opentelemetry-graphite (`otel.rs`).
 //!
 //! Prints one figure per line: `RESULT <name> <value> <unit>` and
 //! `RATIO <name> <value>`. Ratios compare figures of this run only, so a
@@ -16,6 +17,7 @@
 mod alloc;
 mod data;
 mod exporters;
+mod otel;
 mod python_peers;
 mod sink;
 
