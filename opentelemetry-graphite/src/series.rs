@@ -6,7 +6,7 @@
 //! this file is their only implementation.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use graphite_proto::MetricPath;
 use opentelemetry::{KeyValue, Value};
@@ -68,7 +68,8 @@ struct Entry {
 /// Names per series, kept across exports.
 #[derive(Debug, Default)]
 pub(crate) struct SeriesCache {
-    entries: HashMap<u64, Vec<Entry>>,
+    /// Keyed by [`series_hash`], already a hash: not hashed again.
+    entries: HashMap<u64, Vec<Entry>, BuildHasherDefault<Identity>>,
     generation: u64,
     /// The resource tags the cached names were built with.
     resource_tags: Vec<(String, String)>,
@@ -151,12 +152,12 @@ fn same(cached: &[KeyValue], attributes: &[&KeyValue]) -> bool {
 
 /// A hash of the series that does not depend on the attributes' order.
 fn series_hash(name: &str, kind: Kind, attributes: &[&KeyValue]) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = Fx::default();
     name.hash(&mut h);
     kind.hash(&mut h);
     let mut sum = 0_u64;
     for kv in attributes {
-        let mut a = DefaultHasher::new();
+        let mut a = Fx::default();
         kv.key.as_str().hash(&mut a);
         match &kv.value {
             Value::Bool(b) => b.hash(&mut a),
@@ -170,6 +171,68 @@ fn series_hash(name: &str, kind: Kind, attributes: &[&KeyValue]) -> u64 {
     }
     sum.hash(&mut h);
     h.finish()
+}
+
+/// The rustc/Firefox "Fx" hash: a rotate, xor and multiply per word. Not
+/// collision-resistant, and it need not be: a collision costs a comparison
+/// (entries are compared in full), and series come from the application.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0_u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0_u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ rest.len() as u64);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn finish(&self) -> u64 {
+        // A final avalanche so that the low bits the map uses depend on all.
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^ (x >> 33)
+    }
+}
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Passes a `u64` key through: it is already a hash.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; fold anything else in anyway.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Builds every slot of one series.
