@@ -139,7 +139,9 @@ impl GraphiteExporterBuilder {
 
     /// Nodes put before every series name (default none), such as
     /// `app.web1`: a plain Graphite path, checked by
-    /// [`build`](Self::build) ([`BuildError::Prefix`]).
+    /// [`build`](Self::build) ([`BuildError::Prefix`]). Applied by the
+    /// exporter, so it holds with any sink (a sink's own
+    /// `SenderConfig::with_prefix` would add its prefix in front).
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = Some(prefix.into());
         self

@@ -33,6 +33,31 @@
 //! waits for carbon; `force_flush` and `shutdown` wait at most their
 //! timeouts, even for a carbon that stopped reading.
 //!
+//! # With tokio
+//!
+//! The exporter itself needs no runtime: the SDK's `PeriodicReader` calls
+//! it on its own thread. To send through a tokio sender instead of
+//! graphite-blocking's thread (feature `tokio`), pass one as the sink:
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use opentelemetry_graphite::{GraphiteExporter, Protocol, SenderConfig};
+//!
+//! // Inside a multi-thread tokio runtime.
+//! let sender = graphite_tokio::Sender::spawn("carbon", 2003, SenderConfig::new(Protocol::Plaintext))?;
+//! let exporter = GraphiteExporter::builder().with_sink(Arc::new(sender)).build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! `force_flush` and `shutdown` then wait for the sender's task from the
+//! calling thread (the reader's, for `shutdown`), so the runtime must be
+//! free to run that task meanwhile: with a current-thread runtime, never
+//! call `SdkMeterProvider::shutdown` or `force_flush` on the runtime's own
+//! thread; call them from another thread or from an awaited
+//! `tokio::task::spawn_blocking`.
+//!
 //! [`PushMetricExporter`]: opentelemetry_sdk::metrics::exporter::PushMetricExporter
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
