@@ -101,6 +101,11 @@ struct Inner {
 ///   `PeriodicReader` allows). What is not written by then is dropped and
 ///   counted in [`sink_stats`](Self::sink_stats).
 ///
+/// The SDK 0.33's `SdkMeterProvider::force_flush` collects and exports
+/// but does not call the exporter's `force_flush` (a to-do in the SDK):
+/// it leaves the datapoints in the sender's buffer. To wait until carbon
+/// has them, call `force_flush` on a clone of the exporter afterwards.
+///
 /// ```no_run
 /// use opentelemetry_graphite::GraphiteExporter;
 /// use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
