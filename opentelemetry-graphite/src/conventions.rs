@@ -117,9 +117,12 @@
 //!   reconnects with backoff, replay after a reconnect, every drop counted;
 //!   an export never waits for carbon.
 //!
-//! The instrumentation scope is not part of the name (as in the
-//! collector): two scopes recording the same instrument name with the same
-//! attributes write the same series.
+//! As in the collector: the instrumentation scope is not part of the name
+//! (two scopes recording the same instrument name with the same attributes
+//! write the same series), and exemplars, units, descriptions and start
+//! times are not sent. The Rust SDK produces no summaries, so the
+//! collector's summary series have no counterpart here except the
+//! `quantile` tag reused for exponential histograms.
 //!
 //! [`with_prefix`]: crate::GraphiteExporterBuilder::with_prefix
 //! [`with_resource_tags`]: crate::GraphiteExporterBuilder::with_resource_tags
