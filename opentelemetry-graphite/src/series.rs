@@ -376,6 +376,38 @@ pub(crate) fn go_shortest_g(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use graphite_proto::{Datapoint, plaintext};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any attributes at all: either valid tags that make exactly one
+        /// plaintext line of three fields, or a series counted as invalid.
+        #[test]
+        fn any_attributes_make_one_line_or_none(
+            attributes in prop::collection::vec((any::<String>(), any::<String>()), 0..4),
+            extra in prop_oneof![Just(None), any::<String>().prop_map(Some)],
+        ) {
+            let kvs: Vec<KeyValue> = attributes
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                .collect();
+            let refs: Vec<&KeyValue> = kvs.iter().collect();
+            let spec = SlotSpec {
+                suffix: ".bucket".to_owned(),
+                extra_tag: extra.map(|v| ("upper_bound", v)),
+            };
+            for slot in build_slots(None, "m", &refs, &[], &[spec]) {
+                if let Slot::Path(path) = slot {
+                    let mut line = Vec::new();
+                    plaintext::encode(&Datapoint::new(path, 1, 0), &mut line).expect("encodes");
+                    let text = String::from_utf8(line).expect("utf-8");
+                    prop_assert_eq!(text.matches('\n').count(), 1);
+                    prop_assert!(text.ends_with('\n'));
+                    prop_assert_eq!(text.trim_end_matches('\n').split(' ').count(), 3, "{:?}", text);
+                }
+            }
+        }
+    }
 
     #[test]
     fn go_g_matches_go() {
