@@ -8,6 +8,7 @@
 //! message saying what to install, never a skip.
 
 pub mod carbon;
+pub mod graphite_web;
 pub mod process;
 pub mod python;
 pub mod receiver;

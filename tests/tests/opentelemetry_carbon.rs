@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use graphite_proto::Protocol;
 use graphite_proto::sender::{Backoff, SenderConfig};
-use graphite_tests::carbon::Carbon;
+use graphite_tests::carbon::{Carbon, CarbonOptions, free_tcp_port};
+use graphite_tests::graphite_web::GraphiteWeb;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{
     Counter, Gauge, Histogram, Meter, MeterProvider as _, ObservableGauge, UpDownCounter,
@@ -414,4 +415,52 @@ fn flush_and_shutdown_keep_their_deadlines_against_a_carbon_that_stopped_reading
     let sink = handle.sink_stats();
     assert!(sink.dropped.deadline > 0, "{sink:?}");
     assert_eq!(sink.buffered, 0, "{sink:?}");
+}
+
+#[test]
+fn graphite_web_finds_one_canonical_series_by_tag_and_renders_it() {
+    let web_port = free_tcp_port();
+    let mut carbon = Carbon::prepare(CarbonOptions {
+        tag_db: Some(web_port),
+        ..CarbonOptions::default()
+    });
+    let web = GraphiteWeb::start(&carbon.storage_dir(), web_port);
+    carbon.launch();
+    let exporter = GraphiteExporter::builder()
+        .with_address(format!("127.0.0.1:{}", carbon.line_port))
+        .with_prefix("otel.web")
+        .with_resource_tags(["service.name"])
+        .build()
+        .expect("build");
+    let provider = provider(exporter);
+    let requests = provider.meter("web").u64_counter("requests").build();
+    let (method, route) = (
+        KeyValue::new("method", "GET"),
+        KeyValue::new("route", "/a b"),
+    );
+    requests.add(2, &[method.clone(), route.clone()]);
+    requests.add(3, &[route, method]);
+    let ts = next_second();
+    export_at(ts, &[&provider]);
+
+    // Carbon registers the series with graphite-web after writing it.
+    let series = "otel.web.requests;method=GET;route=/a_b;service.name=checkout";
+    let deadline = Instant::now() + STORE_TIMEOUT;
+    loop {
+        let found = web.find_series("name=otel.web.requests");
+        let rendered = web.render("seriesByTag('service.name=checkout')", ts - 5, ts + 5);
+        let stored = rendered
+            .iter()
+            .any(|(name, points)| name == series && points.contains(&(ts, 5.0)));
+        if found == [series] && stored {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "graphite-web: findSeries {found:?}, render {rendered:?}\ncarbon log:\n{}",
+            carbon.log()
+        );
+        thread::sleep(Duration::from_millis(250));
+    }
+    provider.shutdown().expect("shutdown");
 }
