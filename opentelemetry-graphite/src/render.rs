@@ -36,6 +36,10 @@ pub(crate) struct Skipped {
 #[derive(Debug)]
 pub(crate) struct Renderer {
     config: RenderConfig,
+    /// A histogram's `.count`, sum, `.min` and `.max` series.
+    fixed_specs: Vec<SlotSpec>,
+    /// An exponential histogram's series: the fixed ones, then quantiles.
+    exponential_specs: Vec<SlotSpec>,
     cache: SeriesCache,
     positive: Vec<u64>,
     negative: Vec<u64>,
@@ -110,8 +114,29 @@ fn emit(
 
 impl Renderer {
     pub(crate) fn new(config: RenderConfig) -> Self {
+        let sum = match config.naming {
+            NamingStyle::Collector => "",
+            NamingStyle::Suffixes => ".sum",
+        };
+        let fixed_specs: Vec<SlotSpec> = [".count", sum, ".min", ".max"]
+            .into_iter()
+            .map(SlotSpec::plain)
+            .collect();
+        let mut exponential_specs = fixed_specs.clone();
+        for &q in &config.quantiles {
+            exponential_specs.push(match config.naming {
+                // The collector's summary convention: percent, Go's %g.
+                NamingStyle::Collector => SlotSpec {
+                    suffix: ".quantile".to_owned(),
+                    extra_tag: Some(("quantile", go_shortest_g(q * 100.0))),
+                },
+                NamingStyle::Suffixes => SlotSpec::plain(&format!(".{}", quantile_suffix(q))),
+            });
+        }
         Self {
             config,
+            fixed_specs,
+            exponential_specs,
             cache: SeriesCache::default(),
             positive: Vec::new(),
             negative: Vec::new(),
@@ -213,18 +238,6 @@ impl Renderer {
         }
     }
 
-    /// `.count`, the sum, `.min` and `.max` (the four fixed slots).
-    fn fixed_specs(&self) -> Vec<SlotSpec> {
-        let sum = match self.config.naming {
-            NamingStyle::Collector => "",
-            NamingStyle::Suffixes => ".sum",
-        };
-        [".count", sum, ".min", ".max"]
-            .into_iter()
-            .map(SlotSpec::plain)
-            .collect()
-    }
-
     fn histogram<'m, T: Number>(
         &mut self,
         name: &str,
@@ -234,13 +247,12 @@ impl Renderer {
         skipped: &mut Skipped,
     ) {
         let ts = unix_seconds(histogram.time());
-        let fixed = self.fixed_specs();
         for dp in histogram.data_points() {
             attributes.clear();
             attributes.extend(dp.attributes());
             let buckets = dp.bucket_counts().count();
             let specs = || {
-                let mut specs = fixed.clone();
+                let mut specs = self.fixed_specs.clone();
                 let bounds: Vec<f64> = dp.bounds().collect();
                 for i in 0..buckets {
                     // The last bucket has no bound of its own: `inf`.
@@ -286,18 +298,7 @@ impl Renderer {
         skipped: &mut Skipped,
     ) {
         let ts = unix_seconds(histogram.time());
-        let mut specs = self.fixed_specs();
-        for &q in &self.config.quantiles {
-            specs.push(match self.config.naming {
-                // The collector's summary convention: percent, Go's %g.
-                NamingStyle::Collector => SlotSpec {
-                    suffix: ".quantile".to_owned(),
-                    extra_tag: Some(("quantile", go_shortest_g(q * 100.0))),
-                },
-                NamingStyle::Suffixes => SlotSpec::plain(&format!(".{}", quantile_suffix(q))),
-            });
-        }
-        let expected = specs.len();
+        let expected = self.exponential_specs.len();
         for dp in histogram.data_points() {
             attributes.clear();
             attributes.extend(dp.attributes());
@@ -325,7 +326,7 @@ impl Renderer {
                 Kind::Exponential,
                 attributes,
                 expected,
-                || specs.clone(),
+                || self.exponential_specs.clone(),
             );
             emit(out, skipped, &slots[0], Some(Value::from(dp.count())), ts);
             emit(out, skipped, &slots[1], dp.sum().value(), ts);
