@@ -6,7 +6,6 @@
 //! this file is their only implementation.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use graphite_proto::MetricPath;
 use opentelemetry::{KeyValue, Value};
@@ -31,7 +30,7 @@ pub(crate) enum Slot {
 
 /// What a data point is, for the cache key (a name can be reused by
 /// instruments of different kinds in different scopes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     Number,
     MonotonicSum,
@@ -58,21 +57,30 @@ impl SlotSpec {
 
 #[derive(Debug)]
 struct Entry {
-    name: String,
-    kind: Kind,
-    attributes: Vec<KeyValue>,
     slots: Vec<Slot>,
     last_used: u64,
 }
 
 /// Names per series, kept across exports.
+///
+/// A series is identified by its signature: the instrument name, the kind
+/// and the attributes in the order the SDK gives them (always the same for
+/// one series), each length-prefixed, in one buffer. Looking it up hashes
+/// and compares that one buffer, exactly, instead of chasing every
+/// attribute's allocation. A set the SDK ever gave in another order only
+/// makes a second entry with the same names.
 #[derive(Debug, Default)]
 pub(crate) struct SeriesCache {
-    /// Keyed by [`series_hash`], already a hash: not hashed again.
-    entries: HashMap<u64, Vec<Entry>, BuildHasherDefault<Identity>>,
+    /// Signature to index in `entries`.
+    index: HashMap<Box<[u8]>, usize>,
+    entries: Vec<Entry>,
+    /// Indices in `entries` free for reuse.
+    free: Vec<usize>,
     generation: u64,
     /// The resource tags the cached names were built with.
     resource_tags: Vec<(String, String)>,
+    /// The signature being looked up, reused.
+    signature: Vec<u8>,
 }
 
 impl SeriesCache {
@@ -80,7 +88,9 @@ impl SeriesCache {
     /// with other resource tags are dropped.
     pub(crate) fn begin(&mut self, resource_tags: Vec<(String, String)>) {
         if resource_tags != self.resource_tags {
+            self.index.clear();
             self.entries.clear();
+            self.free.clear();
             self.resource_tags = resource_tags;
         }
         self.generation += 1;
@@ -89,16 +99,25 @@ impl SeriesCache {
     /// Ends an export: forgets series unused for a while.
     pub(crate) fn end(&mut self) {
         let now = self.generation;
-        self.entries.retain(|_, bucket| {
-            bucket.retain(|e| now - e.last_used < FORGET_AFTER_EXPORTS);
-            !bucket.is_empty()
+        let (entries, free) = (&mut self.entries, &mut self.free);
+        self.index.retain(|_, &mut i| {
+            let keep = entries
+                .get(i)
+                .is_some_and(|e| now - e.last_used < FORGET_AFTER_EXPORTS);
+            if !keep {
+                if let Some(e) = entries.get_mut(i) {
+                    e.slots = Vec::new(); // release the names now
+                }
+                free.push(i);
+            }
+            keep
         });
     }
 
     /// How many series are cached.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.entries.values().map(Vec::len).sum()
+        self.index.len()
     }
 
     /// The slots of series (`name`, `kind`, `attributes`), built by
@@ -113,125 +132,72 @@ impl SeriesCache {
         expected: usize,
         specs: impl FnOnce() -> Vec<SlotSpec>,
     ) -> &[Slot] {
-        let key = series_hash(name, kind, attributes);
+        signature(&mut self.signature, name, kind, attributes);
         let generation = self.generation;
-        let bucket = self.entries.entry(key).or_default();
-        let found = bucket.iter().position(|e| {
-            e.kind == kind
-                && e.name == name
-                && e.slots.len() == expected
-                && e.attributes.len() == attributes.len()
-                && attributes.iter().all(|kv| e.attributes.contains(kv))
-        });
-        let index = match found {
-            Some(i) => i,
-            None => {
-                bucket.retain(|e| {
-                    !(e.kind == kind && e.name == name && same(&e.attributes, attributes))
-                });
-                let slots = build_slots(prefix, name, attributes, &self.resource_tags, &specs());
-                bucket.push(Entry {
-                    name: name.to_owned(),
-                    kind,
-                    attributes: attributes.iter().map(|kv| (*kv).clone()).collect(),
-                    slots,
+        let cached = self.index.get(self.signature.as_slice()).copied();
+        let fresh = cached
+            .and_then(|i| self.entries.get(i))
+            .is_some_and(|e| e.slots.len() == expected);
+        let i = match cached {
+            Some(i) if fresh => i,
+            _ => {
+                let entry = Entry {
+                    slots: build_slots(prefix, name, attributes, &self.resource_tags, &specs()),
                     last_used: generation,
-                });
-                bucket.len() - 1
+                };
+                let i = match cached.or_else(|| self.free.pop()) {
+                    Some(i) if i < self.entries.len() => {
+                        self.entries[i] = entry;
+                        i
+                    }
+                    _ => {
+                        self.entries.push(entry);
+                        self.entries.len() - 1
+                    }
+                };
+                self.index.insert(self.signature.as_slice().into(), i);
+                i
             }
         };
-        let entry = &mut bucket[index];
+        let entry = &mut self.entries[i];
         entry.last_used = generation;
         &entry.slots
     }
 }
 
-fn same(cached: &[KeyValue], attributes: &[&KeyValue]) -> bool {
-    cached.len() == attributes.len() && attributes.iter().all(|kv| cached.contains(kv))
-}
-
-/// A hash of the series that does not depend on the attributes' order.
-fn series_hash(name: &str, kind: Kind, attributes: &[&KeyValue]) -> u64 {
-    let mut h = Fx::default();
-    name.hash(&mut h);
-    kind.hash(&mut h);
-    let mut sum = 0_u64;
+/// Writes the signature of a series into `out`: every part length-prefixed
+/// (or fixed-size), so that two different series never write the same
+/// bytes.
+fn signature(out: &mut Vec<u8>, name: &str, kind: Kind, attributes: &[&KeyValue]) {
+    fn text(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    out.clear();
+    out.push(kind as u8);
+    text(out, name);
     for kv in attributes {
-        let mut a = Fx::default();
-        kv.key.as_str().hash(&mut a);
+        text(out, kv.key.as_str());
         match &kv.value {
-            Value::Bool(b) => b.hash(&mut a),
-            Value::I64(i) => i.hash(&mut a),
-            Value::F64(f) => f.to_bits().hash(&mut a),
-            Value::String(s) => s.as_str().hash(&mut a),
-            // Rare: the comparison tells arrays apart.
-            _ => 0_u8.hash(&mut a),
+            Value::Bool(b) => out.extend_from_slice(&[b'b', u8::from(*b)]),
+            Value::I64(i) => {
+                out.push(b'i');
+                out.extend_from_slice(&i.to_le_bytes());
+            }
+            Value::F64(f) => {
+                out.push(b'f');
+                out.extend_from_slice(&f.to_bits().to_le_bytes());
+            }
+            Value::String(s) => {
+                out.push(b's');
+                text(out, s.as_str());
+            }
+            // Arrays (rare) by their text, which allocates.
+            other => {
+                out.push(b'a');
+                text(out, &other.as_str());
+            }
         }
-        sum = sum.wrapping_add(a.finish());
-    }
-    sum.hash(&mut h);
-    h.finish()
-}
-
-/// The rustc/Firefox "Fx" hash: a rotate, xor and multiply per word. Not
-/// collision-resistant, and it need not be: a collision costs a comparison
-/// (entries are compared in full), and series come from the application.
-#[derive(Default)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0_u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0_u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word) ^ rest.len() as u64);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn finish(&self) -> u64 {
-        // A final avalanche so that the low bits the map uses depend on all.
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^ (x >> 33)
-    }
-}
-
-impl Fx {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-/// Passes a `u64` key through: it is already a hash.
-#[derive(Default)]
-struct Identity(u64);
-
-impl Hasher for Identity {
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed; fold anything else in anyway.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
