@@ -2,30 +2,32 @@
 //! connect timeout.
 
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_lite::FutureExt;
 use graphite_proto::Protocol;
 use graphite_proto::client::SendError;
 
-use crate::Runtime;
+use crate::{Link, Runtime};
 
 /// Resolves `host` (addresses change across restarts) and connects to each
 /// address in turn, IPv6 and IPv4 alike, until one works.
-pub(crate) async fn connect<R: Runtime>(
+pub(crate) async fn connect(
+    runtime: &dyn Runtime,
     host: &str,
     port: u16,
     protocol: Protocol,
     timeout: Duration,
-) -> Result<R::Link, SendError> {
-    let addrs = R::resolve(host, port)
+) -> Result<Box<dyn Link>, SendError> {
+    let addrs = runtime
+        .resolve(host, port)
         .await
         .map_err(|e| SendError::resolve_failed(host, e))?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
     for addr in &addrs {
-        let attempt = async { Some(R::connect(*addr, protocol).await) };
+        let attempt = async { Some(runtime.connect(*addr, protocol, timeout).await) };
         let limit = async {
-            R::sleep_until(Instant::now() + timeout).await;
+            runtime.sleep_until(runtime.now() + timeout).await;
             None
         };
         match attempt.or(limit).await {

@@ -12,7 +12,8 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, Share
 use crate::builder::{BuildError, GraphiteBuilder};
 use crate::naming::Namer;
 use crate::render::{MetricRegistry, RenderConfig, State};
-use crate::sink::{Flavor, Sink};
+use crate::sink::{self, Flavor};
+use graphite_driver::Sink;
 
 /// What the exporter itself counts (the sender's counters are
 /// [`GraphiteHandle::stats`]).
@@ -76,7 +77,7 @@ struct Inner {
     /// Whole seconds.
     interval: i64,
     flushing: Mutex<Flushing>,
-    sink: Sink,
+    sink: Arc<dyn Sink>,
     control: Control,
     counters: Counters,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -112,7 +113,13 @@ impl Inner {
         let Flushing { state, out, .. } = &mut *flushing;
         out.clear();
         let observed = state.render(&self.registry, &self.config, timestamp, true, out);
-        let refused = self.sink.push_many(out);
+        let refused = match self.sink.push_many(out) {
+            Ok(()) => 0,
+            Err(e) => {
+                tracing::debug!(target: "graphite", "metrics flush: {e}");
+                e.dropped
+            }
+        };
         let c = &self.counters;
         c.flushes.fetch_add(1, Ordering::Relaxed);
         c.last_timestamp.store(timestamp, Ordering::Relaxed);
@@ -377,7 +384,7 @@ impl GraphiteHandle {
     /// starts the close without waiting for it.
     pub fn shutdown(&self, timeout: Duration) -> Stats {
         self.inner.finish();
-        let stats = self.inner.sink.close(timeout);
+        let stats = self.inner.sink.close_blocking(timeout);
         let thread = lock(&self.inner.thread).take();
         if let Some(thread) = thread {
             let _ = thread.join();
@@ -390,7 +397,7 @@ impl GraphiteHandle {
     #[cfg(feature = "tokio")]
     pub async fn shutdown_async(&self, timeout: Duration) -> Stats {
         self.inner.finish();
-        self.inner.sink.close_async(timeout).await
+        self.inner.sink.close(timeout).await
     }
 }
 
@@ -441,7 +448,7 @@ pub(crate) fn build(
     };
     config.validate()?;
     let (host, port) = split_address(&builder.address, config.protocol.default_port())?;
-    let sink = Sink::spawn(flavor, &host, port, config)?;
+    let sink = sink::spawn(flavor, &host, port, config)?;
     let namer = Namer::new(
         builder.prefix.as_deref(),
         &builder.global_labels,

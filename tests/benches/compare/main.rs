@@ -392,14 +392,9 @@ fn send_cost(runtime: Runtime, workload: &[Datapoint], calls: usize, threads: us
 /// One `Sender::send(&MetricPath, value, Some(timestamp))`, the call an
 /// application makes with a name it validated once.
 fn send_one(sender: &AnySender, dp: &Datapoint) {
-    let result = match sender {
-        AnySender::Tokio(s, _) => s.send(&dp.path, dp.value, Some(dp.timestamp)),
-        AnySender::AsyncStd(s) | AnySender::Smol(s) => {
-            s.send(&dp.path, dp.value, Some(dp.timestamp))
-        }
-        AnySender::Blocking(s) => s.send(&dp.path, dp.value, Some(dp.timestamp)),
-    };
-    result.expect("room in the buffer");
+    sender
+        .send_path(&dp.path, dp.value, dp.timestamp)
+        .expect("room in the buffer");
 }
 
 const RUNTIMES: [Runtime; 4] = [
