@@ -10,7 +10,7 @@ use opentelemetry_sdk::metrics::Temporality;
 
 use crate::exporter::GraphiteExporter;
 use crate::render::RenderConfig;
-use crate::sink_shim::Sink;
+use graphite_driver::Sink;
 
 /// The default carbon address.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:2003";
@@ -285,8 +285,9 @@ impl GraphiteExporterBuilder {
         config.validate()?;
         let address = self.address.as_deref().unwrap_or(DEFAULT_ADDRESS);
         let (host, port) = split_address(address, config.protocol.default_port())?;
-        let sender = graphite_blocking::Sender::spawn(&host, port, config)
-            .map_err(|e| BuildError::Sender(Box::new(e)))?;
+        let sender =
+            graphite_driver::Sender::spawn(graphite_blocking::runtime(), &host, port, config)
+                .map_err(|e| BuildError::Sender(Box::new(e)))?;
         Ok(Arc::new(sender))
     }
 }

@@ -15,7 +15,7 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
 use crate::builder::GraphiteExporterBuilder;
 use crate::render::{RenderConfig, Renderer, Skipped};
-use crate::sink_shim::Sink;
+use graphite_driver::Sink;
 
 /// What the exporter did, counted in Graphite datapoints (a histogram data
 /// point makes several).

@@ -37,25 +37,26 @@
 //!
 //! The exporter itself needs no runtime: the SDK's `PeriodicReader` calls
 //! it on its own thread. To send through a tokio sender instead of
-//! graphite-blocking's thread (feature `tokio`), pass one as the sink:
+//! graphite-blocking's thread, pass one as the sink:
 //!
 //! ```no_run
-//! # #[cfg(feature = "tokio")]
 //! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
+//! use graphite_driver::Sender;
 //! use opentelemetry_graphite::{GraphiteExporter, Protocol, SenderConfig};
 //!
-//! // Inside a multi-thread tokio runtime.
-//! let sender = graphite_tokio::Sender::spawn("carbon", 2003, SenderConfig::new(Protocol::Plaintext))?;
+//! // Inside a tokio runtime.
+//! let sender = Sender::spawn(graphite_tokio::runtime(), "carbon", 2003, SenderConfig::new(Protocol::Plaintext))?;
 //! let exporter = GraphiteExporter::builder().with_sink(Arc::new(sender)).build()?;
 //! # Ok(()) }
 //! ```
 //!
 //! `force_flush` and `shutdown` then wait for the sender's task from the
-//! calling thread (the reader's, for `shutdown`), so the runtime must be
-//! free to run that task meanwhile: with a current-thread runtime, never
-//! call `SdkMeterProvider::shutdown` or `force_flush` on the runtime's own
-//! thread; call them from another thread or from an awaited
+//! calling thread (the reader's, for `shutdown`), at most their timeouts.
+//! With a current-thread runtime, do not call `SdkMeterProvider::shutdown`
+//! or `force_flush` on the runtime's own thread: the task could not run
+//! meanwhile, and the wait would end at its deadline with nothing written.
+//! Call them from another thread or an awaited
 //! `tokio::task::spawn_blocking`.
 //!
 //! [`PushMetricExporter`]: opentelemetry_sdk::metrics::exporter::PushMetricExporter
@@ -68,7 +69,6 @@ mod exponential;
 mod exporter;
 mod render;
 mod series;
-mod sink_shim;
 #[cfg(test)]
 mod tests;
 
@@ -83,7 +83,7 @@ pub use builder::{
 };
 pub use exponential::relative_error;
 pub use exporter::{ExportStats, GraphiteExporter};
+pub use graphite_driver::{BoxFuture, Sink};
 pub use graphite_proto::Protocol;
 pub use graphite_proto::sender::{SenderConfig, Stats};
 pub use opentelemetry_sdk::metrics::Temporality;
-pub use sink_shim::{BoxFuture, Sink};

@@ -21,8 +21,8 @@ use opentelemetry_sdk::metrics::{
 use proptest::prelude::*;
 
 use crate::render::{RenderConfig, Renderer};
-use crate::sink_shim::{BoxFuture, Sink};
 use crate::{GraphiteExporter, GraphiteExporterBuilder, NamingStyle, relative_error};
+use graphite_driver::{BoxFuture, Sink};
 
 /// A sink that keeps what it is given; refuses everything past `capacity`.
 #[derive(Debug, Default)]
@@ -39,6 +39,11 @@ impl SpySink {
 }
 
 impl Sink for SpySink {
+    fn send(&self, metric: &str, value: Value, timestamp: Option<i64>) -> Result<(), PushError> {
+        let path = graphite_proto::MetricPath::new(metric)?;
+        self.push(&Datapoint::new(path, value, timestamp.unwrap_or(0)))
+    }
+
     fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
         self.push_many(std::slice::from_ref(dp))
             .map_err(|e| e.first_reason)

@@ -262,7 +262,8 @@ fn every_instrument_over_three_intervals_cumulative_and_delta() {
         .expect("tokio runtime");
     let tokio_sender = {
         let _entered = runtime.enter();
-        graphite_tokio::Sender::spawn(
+        graphite_driver::Sender::spawn(
+            graphite_tokio::runtime(),
             "127.0.0.1",
             carbon.line_port,
             SenderConfig::new(Protocol::Plaintext),

@@ -15,7 +15,7 @@ use ::opentelemetry::KeyValue;
 use ::opentelemetry::metrics::MeterProvider as _;
 use graphite_proto::router::RoutedStats;
 use graphite_proto::sender::{PushError, PushManyError, SenderConfig, Stats};
-use graphite_proto::{Datapoint, Protocol};
+use graphite_proto::{Datapoint, Protocol, Value};
 use opentelemetry_graphite::{BoxFuture, GraphiteExporter, Sink};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -137,6 +137,9 @@ fn mixed(provider: &SdkMeterProvider) -> Update {
 struct NullSink;
 
 impl Sink for NullSink {
+    fn send(&self, _: &str, _: Value, _: Option<i64>) -> Result<(), PushError> {
+        Ok(())
+    }
     fn push(&self, _: &Datapoint) -> Result<(), PushError> {
         Ok(())
     }
