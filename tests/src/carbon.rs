@@ -78,6 +78,10 @@ const RETENTION: &str = "1s:1h";
 pub struct CarbonOptions {
     /// Turn on `ENABLE_TAGS` (tag database updates; storage works either way).
     pub tags: bool,
+    /// The port of a graphite-web on loopback to register tags with
+    /// (`GRAPHITE_URL`; turns on `ENABLE_TAGS`). Without it, tag updates
+    /// go to a port where nothing listens.
+    pub tag_db: Option<u16>,
 }
 
 /// A running carbon-cache with its own temporary directory and ports.
@@ -150,6 +154,11 @@ impl Carbon {
         self.dir.path().join("storage")
     }
 
+    /// Carbon's storage directory (`whisper/`, logs), for a graphite-web.
+    pub fn storage_dir(&self) -> PathBuf {
+        self.storage()
+    }
+
     /// Carbon's whisper directory.
     pub fn whisper_dir(&self) -> PathBuf {
         self.storage().join("whisper")
@@ -197,10 +206,14 @@ impl Carbon {
             udp = self.udp_port,
             pickle = self.pickle_port,
             query = free_tcp_port(),
-            tags = if options.tags { "True" } else { "False" },
-            // Nothing listens there: tag-database updates fail fast and
-            // storage goes on.
-            tagdb = free_tcp_port(),
+            tags = if options.tags || options.tag_db.is_some() {
+                "True"
+            } else {
+                "False"
+            },
+            // Without a graphite-web nothing listens there: tag-database
+            // updates fail fast and storage goes on.
+            tagdb = options.tag_db.unwrap_or_else(free_tcp_port),
         );
         fs::write(self.conf_dir().join("carbon.conf"), conf).expect("carbon.conf");
         fs::write(

@@ -16,6 +16,7 @@ pub mod capture;
 pub mod carbon;
 pub mod debian;
 pub mod dropwizard;
+pub mod graphite_web;
 pub mod process;
 pub mod python;
 pub mod receiver;
