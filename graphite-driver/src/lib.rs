@@ -48,6 +48,11 @@ pub mod thread;
 #[cfg(test)]
 mod tests;
 
+/// ARCHITECTURE.md's calling contract, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../ARCHITECTURE.md")]
+struct ArchitectureExamples;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use blocking_client::BlockingClient;
