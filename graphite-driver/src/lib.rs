@@ -34,6 +34,8 @@
 mod blocking_client;
 mod client;
 mod connect;
+#[cfg(feature = "counters")]
+mod counters;
 mod driver;
 mod handle;
 mod routed;
@@ -57,6 +59,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use blocking_client::BlockingClient;
 pub use client::Client;
+#[cfg(feature = "counters")]
+pub use counters::DriverCounters;
 pub use handle::DROP_FLUSH_TIMEOUT;
 pub use routed::RoutedSender;
 pub use runtime::{BoxFuture, Link, Runtime, Spawned};
