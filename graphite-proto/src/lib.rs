@@ -61,6 +61,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod address;
 mod buffer;
 pub mod client;
 mod datapoint;
@@ -79,6 +80,7 @@ mod tags;
 pub mod udp;
 mod value;
 
+pub use address::{Address, AddressError};
 pub use buffer::InsufficientSize;
 pub use datapoint::Datapoint;
 pub use name_codec::{
