@@ -12,7 +12,7 @@ use graphite_cli::input;
 use graphite_cli::listen::{Listener, Received};
 use graphite_proto::ring::Destination;
 use graphite_proto::sender::{OverflowPolicy, PushError, ReplayWindow, SenderConfig, Stats};
-use graphite_proto::{Datapoint, Protocol};
+use graphite_proto::{Address, Datapoint, Protocol};
 
 use super::Failure;
 use super::progress::Progress;
@@ -69,8 +69,12 @@ pub(crate) fn run(args: &SendArgs) -> Result<bool, Failure> {
             (Some(listener), backend)
         }
         [to] => {
-            let (host, port) = split_target(to, args.protocol)?;
-            (None, Backend::spawn(args.runtime, &host, port, config)?)
+            let address: Address = to.parse().map_err(|e| format!("--to {to}: {e}"))?;
+            let port = address.port_or(args.protocol.default_port());
+            (
+                None,
+                Backend::spawn(args.runtime, address.host(), port, config)?,
+            )
         }
         several => {
             for to in several {
@@ -188,22 +192,6 @@ impl Feed<'_> {
         }
         self.batch.clear();
         self.progress.update(self.lines, &self.backend.stats());
-    }
-}
-
-fn split_target(to: &str, protocol: Protocol) -> Result<(String, u16), Failure> {
-    // [v6]:port, host:port, or host alone.
-    if let Some(rest) = to.strip_prefix('[')
-        && let Some((host, port)) = rest.split_once("]:")
-    {
-        return Ok((host.to_owned(), port.parse()?));
-    }
-    match to.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => Ok((host.to_owned(), port.parse()?)),
-        _ => Ok((
-            to.trim_matches(['[', ']']).to_owned(),
-            protocol.default_port(),
-        )),
     }
 }
 
