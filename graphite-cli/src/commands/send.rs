@@ -3,11 +3,14 @@
 //! embedded listener that shows what carbon would receive.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use graphite_cli::backend::Backend;
+use graphite_cli::blocks::{self, LineBlocks};
 use graphite_cli::input;
 use graphite_cli::listen::{Listener, Received};
 use graphite_proto::ring::Destination;
@@ -107,14 +110,22 @@ pub(crate) fn run(args: &SendArgs) -> Result<bool, Failure> {
         }
         (Some(_), None) => return Err("a METRIC needs a VALUE".into()),
         _ => {
-            let reader: Box<dyn BufRead> = match &args.file {
-                Some(path) => Box::new(BufReader::new(
+            let reader: Box<dyn Read> = match &args.file {
+                Some(path) => Box::new(
                     File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
-                )),
+                ),
                 None => Box::new(io::stdin().lock()),
             };
-            for (index, line) in reader.lines().enumerate() {
-                feed.line(&line?, index + 1);
+            let mut blocks = LineBlocks::new(reader);
+            let mut number = 0;
+            while let Some(block) = blocks.next_block()? {
+                // One clock read per block: the lines of a block arrived
+                // together.
+                let now = unix_now();
+                for line in blocks::lines(&block) {
+                    number += 1;
+                    feed.line(&block, line, number, now);
+                }
             }
         }
     }
@@ -161,12 +172,14 @@ struct Feed<'a> {
 }
 
 impl Feed<'_> {
-    fn line(&mut self, line: &str, number: usize) {
-        if line.trim().is_empty() {
+    /// Parses the line at `line` of `block` into the batch, handing the
+    /// batch over when it is full.
+    fn line(&mut self, block: &Bytes, line: Range<usize>, number: usize, now: i64) {
+        if input::is_blank(&block[line.clone()]) {
             return;
         }
         self.lines += 1;
-        match input::parse(line, number, unix_now()) {
+        match input::parse_in(block, line, number, now) {
             Ok(dp) => self.batch.push(dp),
             Err(e) => {
                 eprintln!("graphite: {e}");
@@ -191,7 +204,9 @@ impl Feed<'_> {
             self.reported_drops = true;
         }
         self.batch.clear();
-        self.progress.update(self.lines, &self.backend.stats());
+        if !self.progress.is_hidden() {
+            self.progress.update(self.lines, &self.backend.stats());
+        }
     }
 }
 
