@@ -252,9 +252,7 @@ impl FromStr for Address {
         let host_at = usize::from(text.starts_with('['));
         check_host_bytes(host, host_at, host_at == 1)
             .map_err(|(byte, offset)| AddressError::InvalidByte { byte, offset })?;
-        let port = port_at
-            .map(|at| parse_port(&text[at..], at))
-            .transpose()?;
+        let port = port_at.map(|at| parse_port(&text[at..], at)).transpose()?;
         Ok(Self {
             host: host.to_owned(),
             port,
@@ -313,7 +311,12 @@ mod tests {
         );
         assert_eq!(err("::1:2003"), E::UnbracketedIpv6 { offset: 1 });
         assert_eq!(err("h:1:a"), E::UnbracketedIpv6 { offset: 3 });
-        for (text, port) in [("h:0", "0"), ("h:+1", "+1"), ("h:65536", "65536"), ("h:", "")] {
+        for (text, port) in [
+            ("h:0", "0"),
+            ("h:+1", "+1"),
+            ("h:65536", "65536"),
+            ("h:", ""),
+        ] {
             assert_eq!(
                 err(text),
                 E::InvalidPort {

@@ -200,7 +200,9 @@ impl FromStr for Destination {
             };
         };
         let end = s[port_at..].find(':').map_or(s.len(), |i| port_at + i);
-        let address: Address = s[..end].parse().map_err(|e: AddressError| e.shifted(lead))?;
+        let address: Address = s[..end]
+            .parse()
+            .map_err(|e: AddressError| e.shifted(lead))?;
         let port = address.port().ok_or(DestinationError::MissingPort)?;
         let instance = match s.get(end + 1..) {
             None => None,
