@@ -43,7 +43,7 @@ enum Command {
     )]
     Send(SendArgs),
     /// A debug carbon: print each datapoint received as `metric value
-    /// timestamp`, and each bad input as an `error` line.
+    /// timestamp`, and bad input as `error` lines.
     Listen(ListenArgs),
     /// Encode parts into one metric name, as aiographite does.
     EncodeName {
@@ -164,6 +164,11 @@ struct ListenArgs {
     /// Exit after this many datapoints and errors.
     #[arg(long)]
     count: Option<usize>,
+    /// One error line per bad line or item, instead of one per run of them
+    /// (a frame, a datagram, the bad lines between two good ones or at most
+    /// a second's worth) saying how many and the first reason.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 fn main() -> ExitCode {
