@@ -3,6 +3,7 @@
 
 pub(crate) mod listen;
 pub(crate) mod names;
+mod parser;
 mod progress;
 pub(crate) mod route;
 pub(crate) mod send;

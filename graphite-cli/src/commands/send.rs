@@ -5,12 +5,9 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::ops::Range;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use graphite_cli::backend::Backend;
-use graphite_cli::blocks::{self, LineBlocks};
 use graphite_cli::input;
 use graphite_cli::listen::{Listener, Received};
 use graphite_proto::ring::Destination;
@@ -18,17 +15,16 @@ use graphite_proto::sender::{OverflowPolicy, PushError, ReplayWindow, SenderConf
 use graphite_proto::{Address, Datapoint, Protocol};
 
 use super::Failure;
+use super::parser::Parser;
 use super::progress::Progress;
 use crate::{OnFull, SendArgs};
 
-fn unix_now() -> i64 {
+/// Seconds since the Unix epoch: the timestamp of lines that have none.
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
-
-/// Datapoints handed to the sender at once.
-const HAND_OVER: usize = 1_000;
 
 impl SendArgs {
     fn config(&self) -> Result<SenderConfig, Failure> {
@@ -92,7 +88,7 @@ pub(crate) fn run(args: &SendArgs) -> Result<bool, Failure> {
     let mut feed = Feed {
         backend: &backend,
         wait: args.on_full == OnFull::Wait,
-        batch: Vec::with_capacity(HAND_OVER),
+        batch: Vec::new(),
         reported_drops: false,
         lines: 0,
         invalid: 0,
@@ -110,23 +106,21 @@ pub(crate) fn run(args: &SendArgs) -> Result<bool, Failure> {
         }
         (Some(_), None) => return Err("a METRIC needs a VALUE".into()),
         _ => {
-            let reader: Box<dyn Read> = match &args.file {
+            let reader: Box<dyn Read + Send> = match &args.file {
                 Some(path) => Box::new(
                     File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
                 ),
-                None => Box::new(io::stdin().lock()),
+                None => Box::new(io::stdin()),
             };
-            let mut blocks = LineBlocks::new(reader);
-            let mut number = 0;
-            while let Some(block) = blocks.next_block()? {
-                // One clock read per block: the lines of a block arrived
-                // together.
-                let now = unix_now();
-                for line in blocks::lines(&block) {
-                    number += 1;
-                    feed.line(&block, line, number, now);
-                }
+            let parser = Parser::spawn(reader)?;
+            while let Some(parsed) = parser.next() {
+                feed.lines += parsed.lines;
+                feed.invalid += parsed.invalid;
+                let emptied = std::mem::replace(&mut feed.batch, parsed.batch);
+                parser.recycle(emptied);
+                feed.hand_over();
             }
+            parser.finish()?;
         }
     }
     feed.hand_over();
@@ -172,25 +166,8 @@ struct Feed<'a> {
 }
 
 impl Feed<'_> {
-    /// Parses the line at `line` of `block` into the batch, handing the
-    /// batch over when it is full.
-    fn line(&mut self, block: &Bytes, line: Range<usize>, number: usize, now: i64) {
-        if input::is_blank(&block[line.clone()]) {
-            return;
-        }
-        self.lines += 1;
-        match input::parse_in(block, line, number, now) {
-            Ok(dp) => self.batch.push(dp),
-            Err(e) => {
-                eprintln!("graphite: {e}");
-                self.invalid += 1;
-            }
-        }
-        if self.batch.len() >= HAND_OVER {
-            self.hand_over();
-        }
-    }
-
+    /// Hands the batch over to the sender (with `--on-full wait`, waiting
+    /// for room up to the timeout) and empties it.
     fn hand_over(&mut self) {
         if let Err(e) = self.backend.hand_over(&self.batch, self.wait) {
             if self.wait && e.first_reason == PushError::Full {
