@@ -89,25 +89,44 @@ pub fn parse_in(
             }),
         };
     };
-    let (name, value, stamp) = match fields {
-        Fields::Two(name, value) => (name, value, None),
-        Fields::Three(name, value, stamp) => (name, value, Some(stamp)),
-        Fields::Other(count) => {
-            return Err(InputError {
-                line: number,
-                reason: Invalid::Fields(count),
-            });
-        }
-    };
     let base = line.start;
-    let parsed = MetricPath::from_bytes(block.slice(base + name.start..base + name.end))
+    let shift = |r: Range<usize>| base + r.start..base + r.end;
+    match fields {
+        Fields::Two(name, value) => build(block, shift(name), shift(value), None, number, now),
+        Fields::Three(name, value, stamp) => build(
+            block,
+            shift(name),
+            shift(value),
+            Some(shift(stamp)),
+            number,
+            now,
+        ),
+        Fields::Other(count) => Err(InputError {
+            line: number,
+            reason: Invalid::Fields(count),
+        }),
+    }
+}
+
+/// A datapoint from its fields, ranges of `block` of ASCII text: the name
+/// a slice of the block, the numbers parsed from their bytes.
+fn build(
+    block: &Bytes,
+    name: Range<usize>,
+    value: Range<usize>,
+    stamp: Option<Range<usize>>,
+    number: usize,
+    now: i64,
+) -> Result<Datapoint, InputError> {
+    let parsed = MetricPath::from_bytes(block.slice(name))
         .map_err(Invalid::from)
         .and_then(|path| {
-            let value = match short_int(&bytes[value.clone()]) {
+            let value = &block[value];
+            let value = match short_int(value) {
                 Some(i) => Value::Int(i),
-                None => parse_value(ascii(&bytes[value]))?,
+                None => parse_value(ascii(value))?,
             };
-            let timestamp = match stamp.map(|s| &bytes[s]) {
+            let timestamp = match stamp.map(|s| &block[s]) {
                 None => now,
                 Some(stamp) => match short_int(stamp) {
                     Some(t) => t,
@@ -120,6 +139,122 @@ pub fn parse_in(
         line: number,
         reason,
     })
+}
+
+/// Lines of one block: how many there were, how many were not blank, how
+/// many were refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockCounts {
+    /// Every line, blank or not (the next block's first line number is
+    /// this much further).
+    pub read: usize,
+    /// Lines that were not blank, valid or not.
+    pub lines: u64,
+    /// Lines refused.
+    pub invalid: u64,
+}
+
+/// Parses every line of `block` (whole lines, as
+/// [`LineBlocks`](crate::blocks::LineBlocks) gives them; its first line is
+/// number `first_line`), as [`parse_in`] would one by one: datapoints go
+/// to `out`, each refused line to `refused`, blank lines are skipped.
+///
+/// In a block of printable ASCII (the usual case), a line's fields are
+/// found from its end (the timestamp and the value are short) and the name
+/// is checked by [`MetricPath`]; a line that does not fit that shape, or
+/// is refused, is parsed again by [`parse_in`], which names the reason.
+///
+/// ```
+/// use bytes::Bytes;
+/// use graphite_cli::input::parse_block;
+///
+/// let block = Bytes::from_static(b"a.b 1 10\n\nbad\nc 2.5\n");
+/// let (mut out, mut refused) = (Vec::new(), Vec::new());
+/// let counts = parse_block(&block, 1, 99, &mut out, |e| refused.push(e.line));
+/// assert_eq!((counts.read, counts.lines, counts.invalid, out.len()), (4, 3, 1, 2));
+/// assert_eq!((out[1].path.as_str(), out[1].timestamp), ("c", 99));
+/// assert_eq!(refused, [3]);
+/// ```
+pub fn parse_block(
+    block: &Bytes,
+    first_line: usize,
+    now: i64,
+    out: &mut Vec<Datapoint>,
+    mut refused: impl FnMut(InputError),
+) -> BlockCounts {
+    let mut counts = BlockCounts::default();
+    let plain = is_plain(block);
+    let mut number = first_line;
+    let mut start = 0;
+    while start < block.len() {
+        let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
+        let line = start..end;
+        let result = match plain.then(|| plain_line(block, line.clone(), number, now)) {
+            Some(Some(Ok(dp))) => Some(Ok(dp)),
+            _ if is_blank(&block[line.clone()]) => None,
+            _ => Some(parse_in(block, line, number, now)),
+        };
+        if let Some(result) = result {
+            counts.lines += 1;
+            match result {
+                Ok(dp) => out.push(dp),
+                Err(e) => {
+                    counts.invalid += 1;
+                    refused(e);
+                }
+            }
+        }
+        number += 1;
+        start = end + 1;
+    }
+    counts.read = number - first_line;
+    counts
+}
+
+/// A line of printable ASCII as `name value [stamp]`, its fields found
+/// from the end; `None` if it has not that shape. A name with spaces in
+/// it is refused by [`MetricPath`], and [`parse_in`] then says why as it
+/// would have (too many fields).
+fn plain_line(
+    block: &Bytes,
+    line: Range<usize>,
+    number: usize,
+    now: i64,
+) -> Option<Result<Datapoint, InputError>> {
+    let bytes = &block[line.clone()];
+    let last = bytes.iter().rposition(|&b| b == b' ')?;
+    if last == 0 || last + 1 == bytes.len() {
+        return None;
+    }
+    let at = |r: Range<usize>| line.start + r.start..line.start + r.end;
+    let end = bytes.len();
+    Some(match bytes[..last].iter().rposition(|&b| b == b' ') {
+        None => build(block, at(0..last), at(last + 1..end), None, number, now),
+        Some(before) if before > 0 && before + 1 < last => build(
+            block,
+            at(0..before),
+            at(before + 1..last),
+            Some(at(last + 1..end)),
+            number,
+            now,
+        ),
+        Some(_) => return None,
+    })
+}
+
+/// Whether `bytes` holds printable ASCII and newlines only. Checked in
+/// chunks without branching, so that the compiler vectorises it.
+fn is_plain(bytes: &[u8]) -> bool {
+    let odd = |b: u8| u8::from(b.wrapping_sub(b' ') >= 0x60) & u8::from(b != b'\n');
+    let chunks = bytes.chunks_exact(64);
+    let mut bad = chunks.remainder().iter().fold(0, |bad, &b| bad | odd(b));
+    for chunk in chunks {
+        bad |= chunk.iter().fold(0, |bad, &b| bad | odd(b));
+        if bad != 0 {
+            return false;
+        }
+    }
+    bad == 0
 }
 
 /// Whether a line holds nothing but whitespace (Unicode's, as
@@ -367,6 +502,61 @@ mod tests {
             matches!(err.reason, Invalid::NotUtf8 { offset: 3 }),
             "{err}"
         );
+    }
+
+    /// Line by line, as the block parser must agree with.
+    fn one_by_one(block: &Bytes, first_line: usize) -> (Vec<String>, BlockCounts) {
+        let mut seen = Vec::new();
+        let mut counts = BlockCounts {
+            read: crate::blocks::lines(block).count(),
+            ..BlockCounts::default()
+        };
+        for (number, line) in (first_line..).zip(crate::blocks::lines(block)) {
+            if is_blank(&block[line.clone()]) {
+                continue;
+            }
+            counts.lines += 1;
+            match parse_in(block, line, number, 99) {
+                Ok(dp) => seen.push(format!("{} {} {}", dp.path, dp.value, dp.timestamp)),
+                Err(e) => {
+                    counts.invalid += 1;
+                    seen.push(e.to_string());
+                }
+            }
+        }
+        (seen, counts)
+    }
+
+    #[test]
+    fn a_block_parses_as_its_lines_one_by_one() {
+        let plain = "a.b 1 10\n\n  \nc 2.5\nd 1  2\n e 1 2\nf 1 2 \ng 1 2 3\nh\n \ni 7 -3\nj x 1\nk.. 1 1\nm  1 2\nn 1 1e30\no;t=1 2 3\np 18446744073709551615 -0\nq   \nlast 5 6";
+        let mixed = "a 1 2\nb\t1 2\nM\u{fc}nchen 1 2\nc\u{a0}1\n\u{a0}\nd 1 2\r\ne 3 4\n";
+        for text in [plain, mixed, "", "\n", "a 1", "a 1\n", " ", "a  \n"] {
+            for trailing in ["", "\n"] {
+                let block = Bytes::from(format!("{text}{trailing}"));
+                let mut out = Vec::new();
+                let mut seen = Vec::new();
+                let counts = parse_block(&block, 5, 99, &mut out, |e| seen.push(e.to_string()));
+                assert_eq!(counts.read, crate::blocks::lines(&block).count());
+                // Datapoints and errors interleave in input order: compare
+                // them as one list.
+                let mut both: Vec<String> = Vec::new();
+                let (expected, expected_counts) = one_by_one(&block, 5);
+                let (mut dps, mut errs) = (out.iter(), seen.iter());
+                for e in &expected {
+                    let next = if e.starts_with("line ") {
+                        errs.next().cloned()
+                    } else {
+                        dps.next()
+                            .map(|dp| format!("{} {} {}", dp.path, dp.value, dp.timestamp))
+                    };
+                    both.push(next.unwrap_or_default());
+                }
+                assert_eq!(both, expected, "{text:?}{trailing:?}");
+                assert_eq!(counts, expected_counts, "{text:?}{trailing:?}");
+                assert!(dps.next().is_none() && errs.next().is_none());
+            }
+        }
     }
 
     #[test]

@@ -7,14 +7,15 @@ use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::{self, JoinHandle};
 
-use graphite_cli::blocks::{self, LineBlocks};
+use graphite_cli::blocks::LineBlocks;
 use graphite_cli::input;
 use graphite_proto::Datapoint;
 
 use super::send::unix_now;
 
-/// Datapoints per batch: enough that a hand-over (a thread woken, a lock
-/// taken) is rare next to the work it hands over.
+/// Datapoints per batch, at least (whole blocks are parsed at once): enough
+/// that a hand-over (a thread woken, a lock taken) is rare next to the work
+/// it hands over.
 const BATCH: usize = 8_192;
 
 /// Batches parsed ahead of the sender: bounds the memory when carbon is
@@ -90,34 +91,25 @@ fn parse_all(
 ) -> io::Result<()> {
     let mut blocks = LineBlocks::new(reader);
     let mut out = Parsed::new(Vec::with_capacity(BATCH));
-    let mut number = 0;
+    let mut first_line = 1;
     while let Some(block) = blocks.next_block()? {
         // One clock read per block: its lines arrived together.
-        let now = unix_now();
-        for line in blocks::lines(&block) {
-            number += 1;
-            if input::is_blank(&block[line.clone()]) {
-                continue;
-            }
-            out.lines += 1;
-            match input::parse_in(&block, line, number, now) {
-                Ok(dp) => out.batch.push(dp),
-                Err(e) => {
-                    eprintln!("graphite: {e}");
-                    out.invalid += 1;
-                }
-            }
-            if out.batch.len() >= BATCH {
-                let empty = empties
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                if tx
-                    .send(std::mem::replace(&mut out, Parsed::new(empty)))
-                    .is_err()
-                {
-                    // The sending side stopped: nothing more is wanted.
-                    return Ok(());
-                }
+        let counts = input::parse_block(&block, first_line, unix_now(), &mut out.batch, |e| {
+            eprintln!("graphite: {e}");
+        });
+        first_line += counts.read;
+        out.lines += counts.lines;
+        out.invalid += counts.invalid;
+        if out.batch.len() >= BATCH {
+            let empty = empties
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            if tx
+                .send(std::mem::replace(&mut out, Parsed::new(empty)))
+                .is_err()
+            {
+                // The sending side stopped: nothing more is wanted.
+                return Ok(());
             }
         }
     }
