@@ -207,7 +207,10 @@ fn no_frame_takes_more_than_its_budget() {
             "{what}: {} bytes, peak {peak} ({per_byte:.1} per byte), {result:?}",
             payload.len()
         );
-        assert!(result.as_ref().is_ok_and(|&items| items > 1000), "{what}: {result:?}");
+        assert!(
+            result.as_ref().is_ok_and(|&items| items > 1000),
+            "{what}: {result:?}"
+        );
         assert!(
             per_byte < MEMORY_MULTIPLE as f64 / 2.0,
             "{what}: {per_byte:.1} bytes per byte leaves too little margin"
