@@ -77,8 +77,12 @@ pub struct Stats {
     pub connects: u64,
     /// Connection attempts that failed.
     pub connect_failures: u64,
-    /// Connections lost: write errors, peer closes, write timeouts.
+    /// Connections lost: write errors, peer closes, stalls.
     pub disconnects: u64,
+    /// Of `disconnects`, connections dropped because the peer stopped
+    /// reading: its send queue did not shrink for the write timeout (or,
+    /// on a link that reports no queue, nothing was written for it).
+    pub stalls: u64,
     /// Healthy connections closed on purpose by `reconnect_interval`.
     pub periodic_reconnects: u64,
 }
