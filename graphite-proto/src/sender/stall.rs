@@ -111,9 +111,7 @@ impl StallWatch {
         timeout: Duration,
         period: Duration,
     ) -> Option<Instant> {
-        let sample = self
-            .sample_due
-            .filter(|_| self.wants_samples(waiting));
+        let sample = self.sample_due.filter(|_| self.wants_samples(waiting));
         let stall = waiting.map(|w| {
             let deadline = self.deadline(w, timeout);
             if self.reports_queue() {
