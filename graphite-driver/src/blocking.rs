@@ -191,8 +191,9 @@ fn drive<R: BlockingRuntime>(driver: &Driver, target: &Target, protocol: Protoco
                 };
                 match result {
                     Ok(n) => driver.wrote(n, R::send_queue(l)),
-                    // The slice ran out: back to the core's timers.
-                    Err(e) if is_time_out(&e) => {}
+                    // The slice ran out: back to the core's timers, with a
+                    // sample of the queue to judge the waiting write by.
+                    Err(e) if is_time_out(&e) => driver.sampled(R::send_queue(l)),
                     Err(e) => {
                         link = None;
                         driver.failed(&e);
@@ -206,13 +207,17 @@ fn drive<R: BlockingRuntime>(driver: &Driver, target: &Target, protocol: Protoco
                 }
                 return;
             }
-            (_, l) => {
-                if let Some(e) = l.and_then(|l| R::peer_closed(l)) {
+            (_, mut l) => {
+                if let Some(e) = l.as_deref_mut().and_then(|l| R::peer_closed(l)) {
                     link = None;
                     driver.failed(&e);
                     continue;
                 }
                 let _ = wake.wait_timeout(until_timer.map_or(IDLE_CHECK, |t| t.min(IDLE_CHECK)));
+                // The queue still draining is sampled too.
+                if let Some(l) = l {
+                    driver.sampled(R::send_queue(l));
+                }
             }
         }
     }

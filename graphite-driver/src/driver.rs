@@ -49,7 +49,9 @@ pub(crate) async fn drive<R: Runtime>(driver: Driver, target: Target, protocol: 
                         link = None;
                         driver.failed(&e);
                     }
-                    None => {}
+                    // A timer (a send-queue sample is due) or a wake-up:
+                    // the core judges the waiting write by the queue.
+                    None => driver.sampled(R::send_queue(l)),
                 }
             }
             (Some(Output::Disconnect), _) => link = None,
@@ -66,9 +68,13 @@ pub(crate) async fn drive<R: Runtime>(driver: Driver, target: Target, protocol: 
                     timer.or(wake).await;
                     Wake::Poll
                 };
-                if let Wake::PeerClosed(e) = peer.or(other).await {
-                    link = None;
-                    driver.failed(&e);
+                match peer.or(other).await {
+                    Wake::PeerClosed(e) => {
+                        link = None;
+                        driver.failed(&e);
+                    }
+                    // The queue still draining is sampled too.
+                    Wake::Poll => driver.sampled(R::send_queue(l)),
                 }
             }
             (output, None) => {
