@@ -78,6 +78,10 @@ const RETENTION: &str = "1s:1h";
 pub struct CarbonOptions {
     /// Turn on `ENABLE_TAGS` (tag database updates; storage works either way).
     pub tags: bool,
+    /// Carbon's `MAX_UPDATES_PER_SECOND` (default 100,000: the writer keeps
+    /// up). A low value makes the writer lag as a busy carbon's does: with
+    /// `S` series cached, one write pass takes about `S / value` seconds.
+    pub max_updates_per_second: Option<u32>,
 }
 
 /// A running carbon-cache with its own temporary directory and ports.
@@ -176,7 +180,7 @@ impl Carbon {
              ENABLE_LOGROTATION = False\n\
              USER =\n\
              MAX_CACHE_SIZE = inf\n\
-             MAX_UPDATES_PER_SECOND = 100000\n\
+             MAX_UPDATES_PER_SECOND = {updates}\n\
              MAX_CREATES_PER_MINUTE = inf\n\
              CACHE_WRITE_STRATEGY = sorted\n\
              LINE_RECEIVER_INTERFACE = 127.0.0.1\n\
@@ -198,6 +202,7 @@ impl Carbon {
             pickle = self.pickle_port,
             query = free_tcp_port(),
             tags = if options.tags { "True" } else { "False" },
+            updates = options.max_updates_per_second.unwrap_or(100_000),
             // Nothing listens there: tag-database updates fail fast and
             // storage goes on.
             tagdb = free_tcp_port(),

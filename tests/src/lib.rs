@@ -15,6 +15,7 @@ pub mod routed;
 pub mod routing;
 pub mod runtime;
 pub mod sink;
+pub mod storm;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
