@@ -18,6 +18,16 @@
 //!    is abandoned (nothing was written) and the loop goes round again.
 //!    That is what makes flush and close deadlines hold against a peer that
 //!    stopped reading.
+//! 4. Where the link can tell its kernel's send queue (`SIOCOUTQ`), report
+//!    it with [`on_send_queue(now, bytes)`](Sender::on_send_queue) after
+//!    every write that went through and whenever the timer fires while a
+//!    write waits or the queue holds bytes (after `handle_timeout`). The
+//!    sender asks for those samples through `poll_timeout`, every
+//!    [`sample_period`](SenderConfig::sample_period), and judges a waiting
+//!    write by them: a queue that shrinks is a peer that reads, however
+//!    slowly; one that does not move for the write timeout is a stalled
+//!    peer. Links that cannot tell report nothing and are judged by
+//!    completed writes.
 //!
 //! Every `now` is the first argument. Over a blocking socket the whole loop
 //! is:
