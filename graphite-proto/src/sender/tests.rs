@@ -162,6 +162,22 @@ impl Sim {
         self.sender.on_send_queue(self.now, queued);
     }
 
+    /// The peer changes behaviour; a slow reader that speeds up first
+    /// reads what its queue held, so the stream has no gap.
+    fn set_peer(&mut self, peer: Peer) {
+        if let Some(kernel) = self.kernel.take()
+            && !kernel.queue.is_empty()
+        {
+            self.current.chunks.push((self.now, kernel.queue.into()));
+        }
+        self.waiting_since = None;
+        self.peer = peer;
+        if let (Peer::Slow(_), true) = (peer, self.connected) {
+            self.kernel = Some(Kernel::new(self.kernel_cap, self.now));
+        }
+        self.run();
+    }
+
     fn wait_ended(&mut self) {
         if let Some(since) = self.waiting_since.take() {
             self.longest_wait = self.longest_wait.max(self.now - since);
@@ -229,7 +245,9 @@ impl Sim {
                             // The write waits; the adapter waits for a timer.
                             Peer::Stalled => break,
                             Peer::Slow(_) => {
-                                let kernel = self.kernel.as_mut().expect("a slow peer's queue");
+                                let (cap, now) = (self.kernel_cap, self.now);
+                                let kernel =
+                                    self.kernel.get_or_insert_with(|| Kernel::new(cap, now));
                                 let n = kernel.room(bytes.len());
                                 if n == 0 {
                                     self.waiting_since.get_or_insert(self.now);
@@ -816,6 +834,8 @@ fn step() -> impl Strategy<Value = Step> {
             (1usize..5000).prop_map(Peer::Accepting),
             Just(Peer::Stalled),
             Just(Peer::Refusing),
+            (0u64..200_000).prop_map(Peer::Slow),
+            (1usize..20_000).prop_map(Peer::Flaky),
         ].prop_map(Step::Peer),
         1 => (0u64..3000).prop_map(Step::Crash),
         1 => (0u64..2000).prop_map(Step::Flush),
@@ -850,12 +870,12 @@ proptest! {
             match step {
                 Step::Push(n) => sim.push(n),
                 Step::Advance(ms) => sim.advance(Duration::from_millis(ms)),
-                Step::Peer(p) => { sim.peer = p; sim.run(); }
+                Step::Peer(p) => sim.set_peer(p),
                 Step::Crash(ms) => sim.crash(Duration::from_millis(ms)),
                 Step::Flush(ms) => { sim.sender.flush(sim.now + Duration::from_millis(ms)); sim.run(); }
             }
         }
-        sim.peer = Peer::Accepting(usize::MAX);
+        sim.set_peer(Peer::Accepting(usize::MAX));
         sim.sender.close(sim.now + Duration::from_secs(30));
         sim.advance(Duration::from_secs(31));
         prop_assert!(sim.closed);
