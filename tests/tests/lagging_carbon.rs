@@ -143,10 +143,11 @@ fn lagging_carbon_loses_nothing_with_the_defaults(runtime: Runtime) {
         );
     }
     eprintln!(
-        "{}: stored {stored} of {total}; written {} replayed {} dropped {} connects {} connect failures {} disconnects {} stalls {}; streamed by {:.1} s, closed by {:.1} s, stored by {:.1} s",
+        "{}: stored {stored} of {total}; written {} replayed {} ({} bytes in all) dropped {} connects {} connect failures {} disconnects {} stalls {}; streamed by {:.1} s, closed by {:.1} s, stored by {:.1} s",
         runtime.name(),
         stats.written,
         stats.replayed,
+        stats.written_bytes,
         stats.dropped.total(),
         stats.connects,
         stats.connect_failures,

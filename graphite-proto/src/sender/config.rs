@@ -41,10 +41,14 @@ pub enum OverflowPolicy {
 /// `MAX_UPDATES_PER_SECOND` (500 in carbon's example configuration), one
 /// series per update, so with `S` series in its cache a write pass takes
 /// about `S / 500` seconds: 2 s for 1,000 series, 20 s for 10,000, and
-/// minutes on a busy carbon. Measured here (`tests/tests/lagging_carbon.rs`)
-/// with 1,000 series and the writer throttled to 150 updates a second,
-/// carbon was 5 to 10 s behind when it was killed. So the window's time
-/// bound must be carbon's lag, not the network's: 60 s by default.
+/// minutes on a busy carbon. Measured here (`tests/tests/lagging_carbon.rs`:
+/// 1,000 series, 20,000 points a second, the writer throttled to 100
+/// updates a second), carbon's writer was 5 s behind 6 s into the stream
+/// and 7.5-8.6 s behind 3.5 s after a restart (median over the series;
+/// 82,000 and 140,000-150,000 points received but not on disk) when it was
+/// killed. So the window's time bound must be carbon's lag, not the
+/// network's: 60 s by default, with room for a carbon slower than that
+/// test's.
 ///
 /// The byte bound is the memory budget that time needs. A typical service
 /// (a few thousand series every 10 s, about 40 bytes a line) writes 1 to
