@@ -447,7 +447,9 @@ impl Sender {
             return Some(Output::Disconnect);
         }
         match self.state {
-            State::Connected { .. } | State::Idle { .. } if self.closing && self.is_flushed() => {
+            State::Connected { .. } | State::Idle { .. }
+                if self.closing && self.is_flushed() && !self.replay_owed() =>
+            {
                 self.state = State::Closed;
                 self.clock.stop(now);
                 self.discard_outbox();
@@ -784,11 +786,32 @@ impl Sender {
         }
     }
 
+    /// Whether replay copies still wait to be written again after a lost
+    /// connection: a close waits for them (up to its deadline) as for
+    /// buffered data, so that closing just after carbon died still gives
+    /// the restarted carbon what it may have lost.
+    fn replay_owed(&self) -> bool {
+        self.replay.is_some()
+            && (self.outbox.replay_pending() || (self.outage.is_some() && self.window.bytes() > 0))
+    }
+
     /// A deadline passed: whatever is not written is dropped and counted.
+    /// A close also gives up a replay it could not finish: those copies
+    /// were written on a lost connection and may be missing
+    /// ([`Stats::unconfirmed`]).
     fn drop_unwritten(&mut self, now: Instant) {
         let open = self.builder.clear();
         self.stats.buffered -= open;
         self.stats.dropped.deadline += open;
+        if self.closing && self.replay_owed() {
+            self.stats.unconfirmed += self.outbox.replay_datapoints();
+            if self.outage.is_some() {
+                self.stats.unconfirmed += self.window.datapoints();
+                while let Some(batch) = self.window.pop_oldest() {
+                    self.builder.recycle(batch.bytes);
+                }
+            }
+        }
         if self.outbox.in_flight() {
             // Half a frame must never be resumed: drop the connection too.
             self.disconnect = true;
@@ -814,7 +837,9 @@ impl Sender {
     }
 
     /// Flushes (see [`flush`](Self::flush)), refuses further datapoints, and
-    /// gives [`Output::Close`] once flushed or when the deadline has passed.
+    /// gives [`Output::Close`] once flushed and, after a lost connection,
+    /// once the replay is written again (reconnecting for it), or when the
+    /// deadline has passed.
     pub fn close(&mut self, deadline: Instant) {
         self.closing = true;
         self.flush(deadline);

@@ -67,7 +67,9 @@ pub struct Stats {
     /// Drops, by reason.
     pub dropped: Dropped,
     /// With replay off: datapoints written within the replay window's age
-    /// before a connection was lost. They may or may not have been stored.
+    /// before a connection was lost. With replay on: replay copies a close
+    /// deadline left unsent after a lost connection. They may or may not
+    /// have been stored.
     pub unconfirmed: u64,
     /// Datapoints accepted and not yet written.
     pub buffered: u64,

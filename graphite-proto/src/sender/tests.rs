@@ -1073,3 +1073,35 @@ fn replays_that_keep_failing_back_off_warn_once_progress_and_drop_nothing() {
     assert_eq!(stats.buffered, 0, "{stats:?}");
     assert_eq!(sim.missing(), 0);
 }
+
+#[test]
+fn a_close_just_after_carbon_died_reconnects_and_replays() {
+    let mut sim = Sim::new(default_sized());
+    sim.stream(1_000, 2);
+    assert_eq!(sim.sender.stats().buffered, 0, "everything written");
+    sim.crash(Duration::from_secs(2));
+    // The application closes at once: nothing is buffered, but carbon lost
+    // its last 2 s and is back in 1 s.
+    sim.sender.close(sim.now + Duration::from_secs(10));
+    sim.advance(Duration::from_secs(1));
+    assert!(!sim.closed, "the close waits for the replay");
+    sim.peer = Peer::Accepting(usize::MAX);
+    sim.advance(Duration::from_secs(3));
+    assert!(sim.closed);
+    let stats = sim.sender.stats();
+    assert!(stats.replayed > 0, "{stats:?}");
+    assert_eq!(stats.unconfirmed, 0, "{stats:?}");
+    assert_eq!(sim.missing(), 0);
+
+    // Carbon does not come back: the deadline closes, and what the replay
+    // would have re-sent is reported as unconfirmed, not lost silently.
+    let mut sim = Sim::new(default_sized());
+    sim.stream(1_000, 2);
+    sim.crash(Duration::from_secs(2));
+    sim.sender.close(sim.now + Duration::from_secs(5));
+    sim.advance(Duration::from_secs(5));
+    assert!(sim.closed);
+    let stats = sim.sender.stats();
+    assert_eq!(stats.unconfirmed, stats.written, "{stats:?}");
+    assert!(sim.missing() as u64 <= stats.unconfirmed);
+}
