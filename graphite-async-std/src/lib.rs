@@ -19,17 +19,34 @@
 //! - [`Client`]: aiographite's API (`connect`, `send`, `send_multiple`,
 //!   `close`), each call writing at once with typed errors.
 //! - [`Sender`]: a cloneable handle whose `send` never waits for the
-//!   network, with a [`SenderTask`] you spawn on your executor.
+//!   network. `Sender::spawn` runs its task on the executor given to
+//!   [`AsyncIo::with_spawner`]; `Sender::start` hands you the task instead.
 //!
 //! This crate is the futures-io seam ([`AsyncIo`]: sockets and timers) and
-//! nothing else: the decisions live in [`graphite_proto`], the handle, the
-//! drive loop and the client in [`graphite_driver`].
+//! nothing else: the decisions live in [`graphite_proto`], the senders, the
+//! drive loop and the client in [`graphite_driver`], where the types
+//! re-exported here are documented.
 #![warn(missing_docs)]
 
 mod link;
 
-pub use graphite_driver::SenderTask;
-pub use graphite_driver::types::*;
-pub use link::{AsyncIo, AsyncIoLink, ByoStream};
+use std::sync::Arc;
 
-graphite_driver::async_adapter!(AsyncIo, "async-std or smol");
+pub use graphite_driver::types::*;
+pub use link::{AsyncIo, ByoStream, link_from_stream};
+
+/// [`AsyncIo`] without an executor, as the runtime value senders and
+/// clients take (enough for the client and `Sender::start`).
+pub fn runtime() -> Arc<dyn Runtime> {
+    Arc::new(AsyncIo::new())
+}
+
+/// Connects to carbon at `host:port`; `port: None` uses the protocol's
+/// default. See [`Client`].
+pub async fn connect(
+    host: &str,
+    port: impl Into<Option<u16>>,
+    protocol: Protocol,
+) -> Result<Client, SendError> {
+    Client::connect(runtime(), host, port, protocol).await
+}

@@ -1,148 +1,175 @@
 //! [`AsyncIo`]: the runtime seam over async-net's sockets and async-io's
 //! timers, which smol and async-std share.
 
+use std::fmt;
 use std::io;
-use std::net::SocketAddr;
-use std::time::Instant;
+use std::net::{SocketAddr, UdpSocket};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
-use async_io::Timer;
-use async_net::{TcpStream, UdpSocket};
-use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
-use graphite_driver::{Runtime, WrapStream};
-use graphite_proto::Protocol;
+use async_io::{Async, Timer};
+use async_net::TcpStream;
+use futures_io::{AsyncRead, AsyncWrite};
+use graphite_driver::{BoxFuture, Link, Runtime, SpawnError, Spawned};
 
 /// A stream you bring (TLS, Unix socket, ...), in futures-io terms.
-pub trait ByoStream: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send {}
-impl<T: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send> ByoStream for T {}
+pub trait ByoStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ByoStream for T {}
 
-/// The async-io reactor (smol, async-std), as the shared driver sees it.
-/// It spawns nothing: [`Sender::start`](crate::Sender::start) hands you the
-/// task to spawn on the executor you use.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AsyncIo;
+/// Runs a task on the executor of your choice.
+type Spawner = dyn Fn(BoxFuture<'static, ()>) + Send + Sync;
+
+/// The async-io reactor (smol, async-std), as the driver sees it. It
+/// depends on neither executor: give it yours with
+/// [`with_spawner`](Self::with_spawner), or start senders with
+/// `Sender::start` and spawn their task yourself.
+#[derive(Clone, Default)]
+pub struct AsyncIo {
+    spawner: Option<Arc<Spawner>>,
+}
+
+impl fmt::Debug for AsyncIo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncIo")
+            .field("spawns", &self.spawner.is_some())
+            .finish()
+    }
+}
+
+impl AsyncIo {
+    /// The reactor without an executor: `Sender::spawn` fails with
+    /// [`SpawnError::NoRuntime`]; use `Sender::start`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The reactor with the executor `spawn` runs tasks on, for instance
+    /// `|task| smol::spawn(task).detach()` or
+    /// `|task| { async_std::task::spawn(task); }`.
+    pub fn with_spawner(spawn: impl Fn(BoxFuture<'static, ()>) + Send + Sync + 'static) -> Self {
+        Self {
+            spawner: Some(Arc::new(spawn)),
+        }
+    }
+}
 
 /// A connection on async-io: a socket this crate connected, or your stream.
-pub struct AsyncIoLink(Inner);
-
-enum Inner {
+enum AsyncIoLink {
     Tcp(TcpStream),
-    Udp(UdpSocket),
+    Udp(Async<UdpSocket>),
     Custom(Box<dyn ByoStream>),
 }
 
-impl std::fmt::Debug for AsyncIoLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncIoLink").finish_non_exhaustive()
-    }
-}
-
-impl Inner {
-    async fn tcp(addr: SocketAddr) -> io::Result<Self> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(Self::Tcp(stream))
-    }
-
-    async fn udp(addr: SocketAddr) -> io::Result<Self> {
-        let socket = UdpSocket::bind(graphite_driver::unspecified_for(addr)).await?;
-        socket.connect(addr).await?;
-        Ok(Self::Udp(socket))
-    }
-
-    /// The stream to write to; a UDP socket has none (writes are datagrams).
-    fn stream(&mut self) -> Option<&mut (dyn futures_io::AsyncWrite + Unpin + Send)> {
-        match self {
-            Self::Tcp(stream) => Some(stream),
-            Self::Custom(stream) => Some(stream),
-            Self::Udp(_) => None,
-        }
-    }
+/// Your stream (TLS, a Unix socket, ...) as a connection for
+/// [`Client::from_link`](graphite_driver::Client::from_link).
+pub fn link_from_stream(stream: impl ByoStream + 'static) -> Box<dyn Link> {
+    Box::new(AsyncIoLink::Custom(Box::new(stream)))
 }
 
 impl Runtime for AsyncIo {
-    type Link = AsyncIoLink;
-
-    async fn sleep_until(deadline: Instant) {
-        Timer::at(deadline).await;
+    fn now(&self) -> Instant {
+        Instant::now()
     }
 
-    async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-        async_net::resolve((host, port)).await
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            Timer::at(deadline).await;
+        })
     }
 
-    async fn connect(addr: SocketAddr, protocol: Protocol) -> io::Result<AsyncIoLink> {
-        let inner = if protocol.is_stream() {
-            Inner::tcp(addr).await?
-        } else {
-            Inner::udp(addr).await?
-        };
-        Ok(AsyncIoLink(inner))
+    fn spawn(&self, task: BoxFuture<'static, ()>) -> Result<Spawned, SpawnError> {
+        let spawn = self.spawner.as_ref().ok_or_else(|| {
+            SpawnError::NoRuntime(
+                "AsyncIo has no executor: use AsyncIo::with_spawner or Sender::start".into(),
+            )
+        })?;
+        spawn(task);
+        Ok(Spawned::Detached)
     }
 
-    async fn write(link: &mut AsyncIoLink, bytes: &[u8]) -> io::Result<usize> {
-        if let Inner::Udp(socket) = &link.0 {
-            return socket.send(bytes).await;
-        }
-        match link.0.stream() {
-            Some(stream) => stream.write(bytes).await,
-            None => Err(io::ErrorKind::Unsupported.into()),
-        }
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        let host = host.to_owned();
+        Box::pin(async move { async_net::resolve((host.as_str(), port)).await })
     }
 
-    async fn flush(link: &mut AsyncIoLink) -> io::Result<()> {
-        match link.0.stream() {
-            Some(stream) => stream.flush().await,
-            None => Ok(()),
-        }
+    fn connect_tcp(
+        &self,
+        addr: SocketAddr,
+        _: Duration,
+    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
+        Box::pin(async move {
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(Box::new(AsyncIoLink::Tcp(stream)) as Box<dyn Link>)
+        })
     }
 
-    fn send_queue(link: &AsyncIoLink) -> Option<usize> {
-        let Inner::Tcp(stream) = &link.0 else {
-            return None;
-        };
-        graphite_driver::send_queue(stream)
-    }
-
-    async fn closed(link: &mut AsyncIoLink) -> io::Error {
-        let Inner::Tcp(stream) = &mut link.0 else {
-            return std::future::pending().await;
-        };
-        let mut scratch = [0_u8; 256];
-        loop {
-            match stream.read(&mut scratch).await {
-                Ok(0) => return io::ErrorKind::ConnectionReset.into(),
-                Ok(_) => {}
-                Err(e) => return e,
-            }
-        }
-    }
-
-    fn peer_closed(link: &mut AsyncIoLink) -> bool {
-        let Inner::Tcp(stream) = &mut link.0 else {
-            return false;
-        };
-        let mut scratch = [0_u8; 256];
-        loop {
-            match future::block_on(future::poll_once(stream.read(&mut scratch))) {
-                None => return false,
-                Some(Ok(0) | Err(_)) => return true,
-                Some(Ok(_)) => {}
-            }
-        }
-    }
-
-    async fn shutdown(link: &mut AsyncIoLink) -> io::Result<()> {
-        match link.0.stream() {
-            Some(stream) => stream.close().await,
-            None => Ok(()),
-        }
+    fn connect_udp(
+        &self,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
+        let socket = Async::<UdpSocket>::bind(local).and_then(|s| {
+            s.get_ref().connect(peer)?;
+            Ok(Box::new(AsyncIoLink::Udp(s)) as Box<dyn Link>)
+        });
+        Box::pin(std::future::ready(socket))
     }
 }
 
-impl<S: ByoStream + 'static> WrapStream<S> for AsyncIo {
-    type Link = AsyncIoLink;
+impl Link for AsyncIoLink {
+    fn poll_write(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Self::Tcp(stream) => Pin::new(stream).poll_write(cx, bytes),
+            Self::Custom(stream) => Pin::new(stream).poll_write(cx, bytes),
+            Self::Udp(socket) => loop {
+                match socket.get_ref().send(bytes) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        ready!(socket.poll_writable(cx))?;
+                    }
+                    sent => return Poll::Ready(sent),
+                }
+            },
+        }
+    }
 
-    fn wrap(stream: S) -> AsyncIoLink {
-        AsyncIoLink(Inner::Custom(Box::new(stream)))
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Self::Tcp(stream) => Pin::new(stream).poll_flush(cx),
+            Self::Custom(stream) => Pin::new(stream).poll_flush(cx),
+            Self::Udp(_) => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Self::Tcp(stream) => Pin::new(stream).poll_close(cx),
+            Self::Custom(stream) => Pin::new(stream).poll_close(cx),
+            Self::Udp(_) => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        let Self::Tcp(stream) = self else {
+            return Poll::Pending;
+        };
+        // Carbon sends nothing: bytes read are dropped.
+        let mut scratch = [0_u8; 256];
+        loop {
+            match ready!(Pin::new(&mut *stream).poll_read(cx, &mut scratch)) {
+                Ok(0) => return Poll::Ready(io::ErrorKind::ConnectionReset.into()),
+                Ok(_) => {}
+                Err(e) => return Poll::Ready(e),
+            }
+        }
+    }
+
+    fn send_queue(&self) -> Option<usize> {
+        match self {
+            Self::Tcp(stream) => graphite_driver::send_queue(stream),
+            _ => None,
+        }
     }
 }

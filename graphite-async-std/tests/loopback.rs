@@ -35,9 +35,13 @@ fn client_and_sender_deliver_every_line() {
             .await
             .expect("sent");
         client.close().await.expect("closed");
-        let (sender, task) =
-            Sender::start("127.0.0.1", port, SenderConfig::new(Protocol::Plaintext))
-                .expect("start");
+        let (sender, task) = Sender::start(
+            graphite_async_std::runtime(),
+            "127.0.0.1",
+            port,
+            SenderConfig::new(Protocol::Plaintext),
+        )
+        .expect("start");
         smol::spawn(task).detach();
         sender.push_many(&points(1_000)).expect("room");
         let stats = sender.close(Duration::from_secs(10)).await;
@@ -53,9 +57,13 @@ fn a_close_deadline_holds_against_a_peer_that_never_reads() {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let holder = std::thread::spawn(move || listener.accept().map(|(conn, _)| conn));
-        let (sender, task) =
-            Sender::start("127.0.0.1", port, SenderConfig::new(Protocol::Plaintext))
-                .expect("start");
+        let (sender, task) = Sender::start(
+            graphite_async_std::runtime(),
+            "127.0.0.1",
+            port,
+            SenderConfig::new(Protocol::Plaintext),
+        )
+        .expect("start");
         smol::spawn(task).detach();
         for chunk in points(500_000).chunks(10_000) {
             let _ = sender.push_many(chunk);

@@ -11,16 +11,35 @@
 //! - [`Client`]: aiographite's API (`connect`, `send`, `send_multiple`,
 //!   `close`), each call writing at once with typed errors.
 //! - [`Sender`]: a cloneable handle whose `send` never blocks on the
-//!   network; a background thread batches, reconnects, replays and counts.
+//!   network; a background thread batches, reconnects, replays and counts:
+//!   `Sender::spawn(graphite_blocking::runtime(), host, port, config)`, and
+//!   the `_blocking` forms of its waits.
 //!
 //! This crate is the std::net seam ([`Std`]: sockets with writes bounded
-//! in time) and nothing else: the decisions live in [`graphite_proto`], the
-//! handle, the thread's loop and the client in [`graphite_driver`].
+//! in time, a thread per sender) and nothing else: the decisions live in
+//! [`graphite_proto`], the senders, the drive loop and the client in
+//! [`graphite_driver`], where the types re-exported here are documented.
 #![warn(missing_docs)]
 
 mod net;
 
-pub use graphite_driver::types::*;
-pub use net::{ByoStream, Std, StdLink};
+use std::sync::Arc;
 
-graphite_driver::blocking_adapter!(Std, "std::net");
+pub use graphite_driver::BlockingClient as Client;
+pub use graphite_driver::types::*;
+pub use net::{ByoStream, Std, WRITE_SLICE, link_from_stream};
+
+/// [`Std`] as the runtime value senders and clients take.
+pub fn runtime() -> Arc<dyn Runtime> {
+    Arc::new(Std)
+}
+
+/// Connects to carbon at `host:port`; `port: None` uses the protocol's
+/// default. See [`Client`].
+pub fn connect(
+    host: &str,
+    port: impl Into<Option<u16>>,
+    protocol: Protocol,
+) -> Result<Client, SendError> {
+    Client::connect(runtime(), host, port, protocol)
+}

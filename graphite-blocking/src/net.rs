@@ -1,149 +1,148 @@
-//! Connections over std::net: every address tried in turn, writes bounded
-//! in time, a closed peer seen without waiting.
+//! [`Std`]: the runtime seam over std::net and plain threads. Each sender
+//! runs on a thread of its own under graphite-driver's small executor
+//! ([`graphite_driver::thread`]); writes block for at most
+//! [`WRITE_SLICE`] at a time, so deadlines are looked at between them.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::thread;
+use std::time::{Duration, Instant};
 
-use graphite_driver::{BlockingRuntime, Target, WrapStream};
-use graphite_proto::Protocol;
-use graphite_proto::client::SendError;
+use graphite_driver::thread::{ThreadTimer, block_on};
+use graphite_driver::{BoxFuture, Link, Runtime, SpawnError, Spawned};
+
+/// Longest single blocking write: the drive loop comes back this often to
+/// race the core's timers, so a flush or close deadline holds against a
+/// peer that stopped reading.
+pub const WRITE_SLICE: Duration = Duration::from_millis(50);
 
 /// A stream you bring (TLS, Unix socket, ...). Set its timeouts yourself:
 /// a write on it can only be bounded between system calls.
 pub trait ByoStream: Read + Write + Send {}
 impl<T: Read + Write + Send> ByoStream for T {}
 
-/// std::net, as the shared thread sender and client see it.
+/// std::net and plain threads, as the driver sees them: a sender's task
+/// runs on a thread of its own, joined after the last handle's flush.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Std;
 
+/// A connection, made at once (connecting blocks the sender's thread,
+/// bounded by the connect timeout).
+type Connected = io::Result<Box<dyn Link>>;
+
 /// A connection over std::net: a socket this crate connected, or your
 /// stream.
-pub struct StdLink(Link);
-
-impl std::fmt::Debug for StdLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StdLink").finish_non_exhaustive()
-    }
-}
-
-enum Link {
+enum StdLink {
     Tcp(TcpStream),
     Udp(UdpSocket),
     Custom(Box<dyn ByoStream>),
 }
 
-impl<S: ByoStream + 'static> WrapStream<S> for Std {
-    type Link = StdLink;
+/// Your stream (TLS, a Unix socket, ...) as a connection for
+/// [`BlockingClient::from_link`](graphite_driver::BlockingClient::from_link).
+pub fn link_from_stream(stream: impl ByoStream + 'static) -> Box<dyn Link> {
+    Box::new(StdLink::Custom(Box::new(stream)))
+}
 
-    fn wrap(stream: S) -> StdLink {
-        StdLink(Link::Custom(Box::new(stream)))
+impl Runtime for Std {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+        Box::pin(ThreadTimer::at(deadline))
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) -> Result<Spawned, SpawnError> {
+        let thread = thread::Builder::new()
+            .name("graphite-sender".into())
+            .spawn(move || block_on(task))?;
+        Ok(Spawned::Thread(thread))
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        let addrs = (host, port).to_socket_addrs().map(Iterator::collect);
+        Box::pin(std::future::ready(addrs))
+    }
+
+    fn connect_tcp(&self, addr: SocketAddr, timeout: Duration) -> BoxFuture<'static, Connected> {
+        let stream = TcpStream::connect_timeout(&addr, timeout).and_then(|stream| {
+            stream.set_nodelay(true)?;
+            Ok(Box::new(StdLink::Tcp(stream)) as Box<dyn Link>)
+        });
+        Box::pin(std::future::ready(stream))
+    }
+
+    fn connect_udp(&self, local: SocketAddr, peer: SocketAddr) -> BoxFuture<'static, Connected> {
+        let socket = UdpSocket::bind(local).and_then(|socket| {
+            socket.connect(peer)?;
+            Ok(Box::new(StdLink::Udp(socket)) as Box<dyn Link>)
+        });
+        Box::pin(std::future::ready(socket))
     }
 }
 
-impl BlockingRuntime for Std {
-    type Link = StdLink;
-
-    fn connect(
-        target: &Target,
-        protocol: Protocol,
-        timeout: Duration,
-    ) -> Result<StdLink, SendError> {
-        connect(target, protocol, timeout).map(StdLink)
-    }
-
-    fn write(link: &mut StdLink, bytes: &[u8], limit: Duration) -> io::Result<usize> {
-        link.0.write(bytes, limit)
-    }
-
-    fn flush(link: &mut StdLink) -> io::Result<()> {
-        link.0.flush()
-    }
-
-    fn send_queue(link: &StdLink) -> Option<usize> {
-        if let Link::Tcp(stream) = &link.0 {
-            graphite_driver::send_queue(stream)
-        } else {
-            None
-        }
-    }
-
-    fn peer_closed(link: &mut StdLink) -> Option<io::Error> {
-        link.0.peer_closed()
-    }
-
-    fn shutdown(link: &mut StdLink) -> io::Result<()> {
-        link.0.shutdown()
-    }
-}
-
-/// Resolves the host afresh and connects to each address in turn.
-fn connect(target: &Target, protocol: Protocol, timeout: Duration) -> Result<Link, SendError> {
-    let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
-        .to_socket_addrs()
-        .map_err(|e| SendError::resolve_failed(&target.host, e))?
-        .collect();
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
-    for addr in &addrs {
-        match connect_one(*addr, protocol, timeout) {
-            Ok(link) => return Ok(link),
-            Err(e) => last = e,
-        }
-    }
-    Err(SendError::connect_failed(
-        &target.host,
-        target.port,
-        &addrs,
-        last,
-    ))
-}
-
-fn connect_one(addr: SocketAddr, protocol: Protocol, timeout: Duration) -> io::Result<Link> {
-    if protocol.is_stream() {
-        let stream = TcpStream::connect_timeout(&addr, timeout)?;
-        stream.set_nodelay(true)?;
-        return Ok(Link::Tcp(stream));
-    }
-    let socket = UdpSocket::bind(graphite_driver::unspecified_for(addr))?;
-    socket.connect(addr)?;
-    Ok(Link::Udp(socket))
-}
-
-impl Link {
-    /// Writes some of `bytes` (a datagram whole), waiting at most `limit`:
-    /// a time-out is a `WouldBlock` or `TimedOut` error.
-    fn write(&mut self, bytes: &[u8], limit: Duration) -> io::Result<usize> {
-        let limit = Some(limit.max(Duration::from_millis(1)));
+impl StdLink {
+    /// Writes some of `bytes` (a datagram whole), waiting at most
+    /// [`WRITE_SLICE`].
+    fn write_slice(&mut self, bytes: &[u8]) -> io::Result<usize> {
         match self {
             Self::Tcp(stream) => {
-                stream.set_write_timeout(limit)?;
+                stream.set_write_timeout(Some(WRITE_SLICE))?;
                 stream.write(bytes)
             }
             Self::Udp(socket) => {
-                socket.set_write_timeout(limit)?;
+                socket.set_write_timeout(Some(WRITE_SLICE))?;
                 socket.send(bytes)
             }
             Self::Custom(stream) => stream.write(bytes),
         }
     }
+}
 
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Self::Custom(stream) => stream.flush(),
-            _ => Ok(()),
+impl Link for StdLink {
+    fn poll_write(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
+        match self.write_slice(bytes) {
+            // The slice ran out: back to the loop's timers, then try again.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            written => Poll::Ready(written),
         }
     }
 
-    /// The error that says the peer has closed the connection, checked
-    /// without waiting; `None` while it is open (or cannot tell). Carbon
-    /// never sends anything, so bytes read are discarded.
-    fn peer_closed(&mut self) -> Option<io::Error> {
+    fn poll_flush(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Self::Custom(stream) => Poll::Ready(stream.flush()),
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// A stream you brought has no shutdown in std's terms: it is flushed,
+    /// and closes when dropped.
+    fn poll_shutdown(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(match self {
+            Self::Tcp(stream) => stream.shutdown(Shutdown::Write),
+            Self::Udp(_) => Ok(()),
+            Self::Custom(stream) => stream.flush(),
+        })
+    }
+
+    /// Looks without waiting; the executor polls again within its idle
+    /// period. Carbon never sends anything, so bytes read are dropped.
+    fn poll_closed(&mut self, _cx: &mut Context<'_>) -> Poll<io::Error> {
         let Self::Tcp(stream) = self else {
-            return None;
+            return Poll::Pending;
         };
         if let Err(e) = stream.set_nonblocking(true) {
-            return Some(e);
+            return Poll::Ready(e);
         }
         let mut scratch = [0_u8; 256];
         let closed = loop {
@@ -155,16 +154,16 @@ impl Link {
                 Err(e) => break Some(e),
             }
         };
-        closed.or_else(|| stream.set_nonblocking(false).err())
+        match closed.or_else(|| stream.set_nonblocking(false).err()) {
+            Some(e) => Poll::Ready(e),
+            None => Poll::Pending,
+        }
     }
 
-    /// Flushes and shuts the write side down. A stream you brought has no
-    /// shutdown in std's terms: it is flushed, and closes when dropped.
-    fn shutdown(&mut self) -> io::Result<()> {
+    fn send_queue(&self) -> Option<usize> {
         match self {
-            Self::Tcp(stream) => stream.shutdown(Shutdown::Write),
-            Self::Udp(_) => Ok(()),
-            Self::Custom(stream) => stream.flush(),
+            Self::Tcp(stream) => graphite_driver::send_queue(stream),
+            _ => None,
         }
     }
 }

@@ -1,8 +1,11 @@
-//! The sender behind `graphite send`, on the runtime `--runtime` names.
+//! The sender behind `graphite send`, on the runtime `--runtime` names:
+//! the one place in the workspace that names every adapter. Everything
+//! past [`Runtime::start`] holds a runtime value and a [`Sink`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use graphite_driver::SpawnError;
+use graphite_driver::{RoutedSender, Sender, Sink, SpawnError};
 use graphite_proto::Datapoint;
 use graphite_proto::ring::Ring;
 use graphite_proto::router::{Failover, RoutedStats};
@@ -37,29 +40,127 @@ pub enum BackendError {
     Runtime(#[from] std::io::Error),
 }
 
-/// A background sender on one of the runtimes, behind blocking calls: one
-/// carbon, or several routed by a ring.
-#[derive(Debug)]
-pub enum Backend {
-    /// tokio. The sender comes first: it is dropped before its runtime.
-    Tokio(graphite_tokio::Sender, tokio::runtime::Runtime),
-    /// async-std's or smol's executor (the task is already spawned).
-    AsyncIo(graphite_async_std::Sender, Runtime),
-    /// A thread.
-    Blocking(graphite_blocking::Sender),
-    /// Several carbons on tokio.
-    TokioRouted(graphite_tokio::RoutedSender, tokio::runtime::Runtime),
-    /// Several carbons on async-std's or smol's executor.
-    AsyncIoRouted(graphite_async_std::RoutedSender, Runtime),
-    /// Several carbons, a thread each.
-    BlockingRouted(graphite_blocking::RoutedSender),
+impl Runtime {
+    /// Every runtime.
+    pub const ALL: [Self; 4] = [Self::Tokio, Self::AsyncStd, Self::Smol, Self::Blocking];
+
+    /// Its name, as `--runtime` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tokio => "tokio",
+            Self::AsyncStd => "async-std",
+            Self::Smol => "smol",
+            Self::Blocking => "blocking",
+        }
+    }
+
+    /// Starts it: the runtime value senders and clients take, and what
+    /// keeps it running (tokio's worker threads; smol's and async-std's
+    /// global executors run by themselves).
+    pub fn start(self) -> Result<Started, BackendError> {
+        let (runtime, tokio): (Arc<dyn graphite_driver::Runtime>, _) = match self {
+            Self::Tokio => {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()?;
+                (graphite_tokio::runtime(), Some(rt))
+            }
+            Self::AsyncStd => (Arc::new(async_std_runtime()?), None),
+            Self::Smol => (
+                Arc::new(graphite_async_std::AsyncIo::with_spawner(|task| {
+                    smol::spawn(task).detach();
+                })),
+                None,
+            ),
+            Self::Blocking => (graphite_blocking::runtime(), None),
+        };
+        Ok(Started {
+            kind: self,
+            runtime,
+            tokio,
+        })
+    }
 }
 
-fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
+#[cfg(feature = "async-std")]
+fn async_std_runtime() -> Result<graphite_async_std::AsyncIo, BackendError> {
+    Ok(graphite_async_std::AsyncIo::with_spawner(|task| {
+        async_std::task::spawn(task);
+    }))
+}
+
+#[cfg(not(feature = "async-std"))]
+fn async_std_runtime() -> Result<graphite_async_std::AsyncIo, BackendError> {
+    Err(BackendError::Unavailable)
+}
+
+/// A started runtime: the value senders and clients take, a way to wait
+/// on a future from a plain thread, and what keeps the runtime alive.
+#[derive(Debug)]
+pub struct Started {
+    kind: Runtime,
+    runtime: Arc<dyn graphite_driver::Runtime>,
+    tokio: Option<tokio::runtime::Runtime>,
+}
+
+impl Started {
+    /// The runtime value.
+    pub fn runtime(&self) -> Arc<dyn graphite_driver::Runtime> {
+        Arc::clone(&self.runtime)
+    }
+
+    /// Which runtime this is.
+    pub fn kind(&self) -> Runtime {
+        self.kind
+    }
+
+    /// Runs `make` where the runtime can spawn (inside tokio's context).
+    pub fn within<T>(&self, make: impl FnOnce(Arc<dyn graphite_driver::Runtime>) -> T) -> T {
+        let _entered = self.tokio.as_ref().map(tokio::runtime::Runtime::enter);
+        make(self.runtime())
+    }
+
+    /// Connects a TCP stream with this runtime's own socket type and wraps
+    /// it as a stream you bring (the path a TLS or Unix stream takes).
+    pub fn link_from_tcp(
+        &self,
+        addr: std::net::SocketAddr,
+    ) -> std::io::Result<Box<dyn graphite_driver::Link>> {
+        Ok(match self.kind {
+            Runtime::Tokio => {
+                let stream = self.block_on(tokio::net::TcpStream::connect(addr))?;
+                graphite_tokio::link_from_stream(stream)
+            }
+            Runtime::AsyncStd | Runtime::Smol => {
+                let stream = smol::block_on(async_net::TcpStream::connect(addr))?;
+                graphite_async_std::link_from_stream(stream)
+            }
+            Runtime::Blocking => {
+                graphite_blocking::link_from_stream(std::net::TcpStream::connect(addr)?)
+            }
+        })
+    }
+
+    /// Waits for `future` on the calling thread, on the runtime's own
+    /// executor (a plain thread: graphite-driver's small one).
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match (&self.tokio, self.kind) {
+            (Some(rt), _) => rt.block_on(future),
+            #[cfg(feature = "async-std")]
+            (None, Runtime::AsyncStd) => async_std::task::block_on(future),
+            (None, Runtime::Smol) => smol::block_on(future),
+            _ => graphite_driver::thread::block_on(future),
+        }
+    }
+}
+
+/// A background sender behind blocking calls: one carbon, or several
+/// routed by a ring. The sink is dropped before its runtime.
+#[derive(Debug)]
+pub struct Backend {
+    sink: Box<dyn Sink>,
+    started: Started,
 }
 
 impl Backend {
@@ -70,23 +171,11 @@ impl Backend {
         port: u16,
         config: SenderConfig,
     ) -> Result<Self, BackendError> {
-        Ok(match runtime {
-            Runtime::Tokio => {
-                let rt = tokio_runtime()?;
-                let sender = {
-                    let _guard = rt.enter();
-                    graphite_tokio::Sender::spawn(host, port, config)?
-                };
-                Self::Tokio(sender, rt)
-            }
-            Runtime::AsyncStd | Runtime::Smol => {
-                let (sender, task) = graphite_async_std::Sender::start(host, port, config)?;
-                spawn_async_io(runtime, task)?;
-                Self::AsyncIo(sender, runtime)
-            }
-            Runtime::Blocking => {
-                Self::Blocking(graphite_blocking::Sender::spawn(host, port, config)?)
-            }
+        let started = runtime.start()?;
+        let sender = started.within(|rt| Sender::spawn(rt, host, port, config))?;
+        Ok(Self {
+            sink: Box::new(sender),
+            started,
         })
     }
 
@@ -97,119 +186,42 @@ impl Backend {
         failover: Failover,
         config: SenderConfig,
     ) -> Result<Self, BackendError> {
-        Ok(match runtime {
-            Runtime::Tokio => {
-                let rt = tokio_runtime()?;
-                let sender = {
-                    let _guard = rt.enter();
-                    graphite_tokio::RoutedSender::spawn(ring, failover, config)?
-                };
-                Self::TokioRouted(sender, rt)
-            }
-            Runtime::AsyncStd | Runtime::Smol => {
-                let (sender, task) =
-                    graphite_async_std::RoutedSender::start(ring, failover, config)?;
-                spawn_async_io(runtime, task)?;
-                Self::AsyncIoRouted(sender, runtime)
-            }
-            Runtime::Blocking => Self::BlockingRouted(graphite_blocking::RoutedSender::spawn(
-                ring, failover, config,
-            )?),
+        let started = runtime.start()?;
+        let sender = started.within(|rt| RoutedSender::spawn(rt, ring, failover, config))?;
+        Ok(Self {
+            sink: Box::new(sender),
+            started,
         })
+    }
+
+    /// The runtime it runs on.
+    pub fn runtime(&self) -> Runtime {
+        self.started.kind()
     }
 
     /// Hands over a slice: with `wait`, as room frees up (the pipe pauses),
     /// up to the configured wait; without, dropping what does not fit.
     pub fn hand_over(&self, batch: &[Datapoint], wait: bool) -> Result<(), PushManyError> {
-        match (self, wait) {
-            (Self::Tokio(s, rt), true) => rt.block_on(s.push_many_wait(batch)),
-            (Self::AsyncIo(s, runtime), true) => {
-                block_on_async_io(*runtime, s.push_many_wait(batch))
-            }
-            (Self::Blocking(s), true) => s.push_many_wait(batch),
-            (Self::TokioRouted(s, rt), true) => rt.block_on(s.push_many_wait(batch)),
-            (Self::AsyncIoRouted(s, runtime), true) => {
-                block_on_async_io(*runtime, s.push_many_wait(batch))
-            }
-            (Self::BlockingRouted(s), true) => s.push_many_wait(batch),
-            (Self::Tokio(s, _), false) => s.push_many(batch),
-            (Self::AsyncIo(s, _), false) => s.push_many(batch),
-            (Self::Blocking(s), false) => s.push_many(batch),
-            (Self::TokioRouted(s, _), false) => s.push_many(batch),
-            (Self::AsyncIoRouted(s, _), false) => s.push_many(batch),
-            (Self::BlockingRouted(s), false) => s.push_many(batch),
+        if wait {
+            self.sink.push_many_wait_blocking(batch)
+        } else {
+            self.sink.push_many(batch)
         }
     }
 
     /// The counters (for several carbons, the total over destinations,
     /// which counts copies).
     pub fn stats(&self) -> Stats {
-        match self.routed_stats() {
-            Some(routed) => routed.total(),
-            None => match self {
-                Self::Tokio(s, _) => s.stats(),
-                Self::AsyncIo(s, _) => s.stats(),
-                Self::Blocking(s) => s.stats(),
-                _ => Stats::default(),
-            },
-        }
+        self.sink.stats()
     }
 
     /// The counters per destination, when sending to several carbons.
     pub fn routed_stats(&self) -> Option<RoutedStats> {
-        match self {
-            Self::TokioRouted(s, _) => Some(s.stats()),
-            Self::AsyncIoRouted(s, _) => Some(s.stats()),
-            Self::BlockingRouted(s) => Some(s.stats()),
-            _ => None,
-        }
+        self.sink.routed_stats()
     }
 
     /// Flushes within `timeout`, closes, and returns the final counters.
     pub fn close(&self, timeout: Duration) -> Stats {
-        match self {
-            Self::Tokio(s, rt) => rt.block_on(s.close(timeout)),
-            Self::AsyncIo(s, runtime) => block_on_async_io(*runtime, s.close(timeout)),
-            Self::Blocking(s) => s.close(timeout),
-            Self::TokioRouted(s, rt) => rt.block_on(s.close(timeout)).total(),
-            Self::AsyncIoRouted(s, runtime) => {
-                block_on_async_io(*runtime, s.close(timeout)).total()
-            }
-            Self::BlockingRouted(s) => s.close(timeout).total(),
-        }
+        self.sink.close_blocking(timeout)
     }
-}
-
-#[cfg(feature = "async-std")]
-fn spawn_async_io(
-    runtime: Runtime,
-    task: graphite_async_std::SenderTask,
-) -> Result<(), BackendError> {
-    if runtime == Runtime::AsyncStd {
-        async_std::task::spawn(task);
-    } else {
-        smol::spawn(task).detach();
-    }
-    Ok(())
-}
-
-#[cfg(not(feature = "async-std"))]
-fn spawn_async_io(
-    runtime: Runtime,
-    task: graphite_async_std::SenderTask,
-) -> Result<(), BackendError> {
-    if runtime == Runtime::AsyncStd {
-        return Err(BackendError::Unavailable);
-    }
-    smol::spawn(task).detach();
-    Ok(())
-}
-
-fn block_on_async_io<F: Future>(runtime: Runtime, f: F) -> F::Output {
-    #[cfg(feature = "async-std")]
-    if runtime == Runtime::AsyncStd {
-        return async_std::task::block_on(f);
-    }
-    let _ = runtime;
-    smol::block_on(f)
 }

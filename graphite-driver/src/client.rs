@@ -1,9 +1,7 @@
-//! [`Client`]: aiographite's API for any async [`Runtime`], with typed
-//! errors.
+//! [`Client`]: aiographite's API on any [`Runtime`], with typed errors.
 
 use std::fmt;
-use std::marker::PhantomData;
-use std::time::Instant;
+use std::sync::Arc;
 
 use futures_lite::FutureExt;
 use graphite_proto::Protocol;
@@ -12,7 +10,8 @@ use graphite_proto::client::{
 };
 
 use crate::connect::connect;
-use crate::{Runtime, Target, WrapStream, unix_now};
+use crate::runtime::ops;
+use crate::{Link, Runtime, Target, unix_now};
 
 /// A direct connection to carbon: each `send` writes at once and returns
 /// only when the bytes are written, or with an error saying how many
@@ -21,16 +20,29 @@ use crate::{Runtime, Target, WrapStream, unix_now};
 /// After an error the next call reconnects (when the client was made from a
 /// host and port). A batch is never retried behind your back.
 ///
-/// The adapters name it for their runtime: `graphite_tokio::Client`,
-/// `graphite_async_std::Client`.
-pub struct Client<R: Runtime> {
+/// The adapters' `connect(host, port, protocol)` makes one on their
+/// runtime; [`BlockingClient`](crate::BlockingClient) is the same client
+/// for plain threads.
+///
+/// ```
+/// use std::sync::Arc;
+/// use graphite_driver::{Client, Runtime};
+/// use graphite_proto::Protocol;
+///
+/// async fn report(runtime: Arc<dyn Runtime>) -> Result<(), graphite_proto::client::SendError> {
+///     let mut client = Client::connect(runtime, "localhost", None, Protocol::Plaintext).await?;
+///     client.send("servers.web1.cpu", 0.25, None).await?;
+///     client.close().await
+/// }
+/// ```
+pub struct Client {
     core: ClientCore,
+    runtime: Arc<dyn Runtime>,
     target: Option<Target>,
-    link: Option<R::Link>,
-    runtime: PhantomData<fn() -> R>,
+    link: Option<Box<dyn Link>>,
 }
 
-impl<R: Runtime> fmt::Debug for Client<R> {
+impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("config", self.core.config())
@@ -40,26 +52,29 @@ impl<R: Runtime> fmt::Debug for Client<R> {
     }
 }
 
-impl<R: Runtime> Client<R> {
+impl Client {
     /// Connects to carbon at `host:port` (every resolved address is tried in
     /// turn). `port: None` uses the protocol's default: 2003 for plaintext
     /// and UDP, 2004 for pickle.
     pub async fn connect(
+        runtime: Arc<dyn Runtime>,
         host: &str,
         port: impl Into<Option<u16>>,
         protocol: Protocol,
     ) -> Result<Self, SendError> {
-        Self::connect_with(host, port, ClientConfig::new(protocol)).await
+        Self::connect_with(runtime, host, port, ClientConfig::new(protocol)).await
     }
 
     /// Connects with a full configuration.
     pub async fn connect_with(
+        runtime: Arc<dyn Runtime>,
         host: &str,
         port: impl Into<Option<u16>>,
         config: ClientConfig,
     ) -> Result<Self, SendError> {
         let target = Target::new(host, port, config.protocol);
-        let link = connect::<R>(
+        let link = connect(
+            &*runtime,
             &target.host,
             target.port,
             config.protocol,
@@ -68,23 +83,21 @@ impl<R: Runtime> Client<R> {
         .await?;
         Ok(Self {
             core: ClientCore::new(config, true),
+            runtime,
             target: Some(target),
             link: Some(link),
-            runtime: PhantomData,
         })
     }
 
-    /// Uses a stream you connected yourself (TLS, a Unix socket, ...) for
-    /// the plaintext or pickle protocol. Such a client cannot reconnect.
-    pub fn from_stream<S>(stream: S, config: ClientConfig) -> Self
-    where
-        R: WrapStream<S, Link = <R as Runtime>::Link>,
-    {
+    /// Uses a connection you made yourself (the adapters wrap a TLS or Unix
+    /// stream into a [`Link`]) for the plaintext or pickle protocol. Such a
+    /// client cannot reconnect.
+    pub fn from_link(runtime: Arc<dyn Runtime>, link: Box<dyn Link>, config: ClientConfig) -> Self {
         Self {
             core: ClientCore::new(config, false),
+            runtime,
             target: None,
-            link: Some(R::wrap(stream)),
-            runtime: PhantomData,
+            link: Some(link),
         }
     }
 
@@ -114,14 +127,15 @@ impl<R: Runtime> Client<R> {
         T: IntoItem,
     {
         let default_timestamp = default_timestamp.unwrap_or_else(unix_now);
-        let Some(mut cursor) = self.core.batch(Instant::now(), items, default_timestamp)? else {
+        let now = self.runtime.now();
+        let Some(mut cursor) = self.core.batch(now, items, default_timestamp)? else {
             return Ok(());
         };
+        let timer = self.runtime.sleep_until(cursor.deadline());
         let link = self.ensure_connected().await?;
-        let deadline = cursor.deadline();
-        let writes = async { Some(write_all::<R>(link, &mut cursor).await) };
+        let writes = async { Some(write_all(link, &mut cursor).await) };
         let limit = async {
-            R::sleep_until(deadline).await;
+            timer.await;
             None
         };
         let result = writes
@@ -147,15 +161,20 @@ impl<R: Runtime> Client<R> {
     /// The open connection, after reconnecting if the last call failed or
     /// the peer has closed it (seen without writing, so nothing is lost or
     /// duplicated).
-    async fn ensure_connected(&mut self) -> Result<&mut R::Link, SendError> {
-        if self.link.as_mut().is_some_and(|l| R::peer_closed(l)) {
+    async fn ensure_connected(&mut self) -> Result<&mut dyn Link, SendError> {
+        if self
+            .link
+            .as_deref_mut()
+            .is_some_and(|l| ops::peer_closed(l).is_some())
+        {
             self.link = None;
         }
         if self.core.must_connect(self.link.is_some())?
             && let Some(target) = &self.target
         {
             let config = self.core.config();
-            let link = connect::<R>(
+            let link = connect(
+                &*self.runtime,
                 &target.host,
                 target.port,
                 config.protocol,
@@ -164,30 +183,29 @@ impl<R: Runtime> Client<R> {
             .await?;
             self.link = Some(link);
         }
-        self.link.as_mut().ok_or(SendError::PeerClosed)
+        self.link.as_deref_mut().ok_or(SendError::PeerClosed)
     }
 
     /// Flushes and shuts the write side down, reporting any error. Nothing
     /// is buffered by this client (every `send` has written its bytes).
     pub async fn close(mut self) -> Result<(), SendError> {
-        let Some(link) = self.link.as_mut() else {
+        let Some(link) = self.link.as_deref_mut() else {
             return Ok(());
         };
-        R::shutdown(link).await.map_err(|source| SendError::Write {
-            written: 0,
-            total: 0,
-            source,
-        })
+        ops::shutdown(link)
+            .await
+            .map_err(|source| SendError::Write {
+                written: 0,
+                total: 0,
+                source,
+            })
     }
 }
 
-async fn write_all<R: Runtime>(
-    link: &mut R::Link,
-    cursor: &mut WriteCursor,
-) -> Result<(), SendError> {
+async fn write_all(link: &mut dyn Link, cursor: &mut WriteCursor) -> Result<(), SendError> {
     while let Some(chunk) = cursor.chunk() {
-        let n = R::write(link, &chunk).await.map_err(|e| cursor.fail(e))?;
+        let n = ops::write(link, &chunk).await.map_err(|e| cursor.fail(e))?;
         cursor.advance(n)?;
     }
-    R::flush(link).await.map_err(|e| cursor.fail(e))
+    ops::flush(link).await.map_err(|e| cursor.fail(e))
 }

@@ -1,6 +1,9 @@
-//! The async drive loop, written once for every async runtime: it executes
-//! the core's [`Output`]s and races each wait against the core's next
-//! timer and the handle's wake-ups. It decides nothing itself.
+//! The drive loop, written once for every runtime (a thread runs it under
+//! [`block_on`](crate::thread::block_on)): it executes the core's
+//! [`Output`]s and races each wait against the core's next timer and the
+//! handles' wake-ups. It decides nothing itself.
+
+use std::sync::Arc;
 
 use futures_lite::FutureExt;
 use graphite_proto::Protocol;
@@ -8,7 +11,8 @@ use graphite_proto::sender::Output;
 
 use crate::connect::connect;
 use crate::handle::Driver;
-use crate::{Runtime, Target};
+use crate::runtime::ops;
+use crate::{Link, Runtime, Target};
 
 /// What interrupted a wait.
 enum Wake {
@@ -19,51 +23,62 @@ enum Wake {
 }
 
 /// Runs `driver` against `target` until the core says [`Output::Close`].
-pub(crate) async fn drive<R: Runtime>(driver: Driver, target: Target, protocol: Protocol) {
-    let mut link: Option<R::Link> = None;
+pub(crate) async fn drive(
+    driver: Driver,
+    runtime: Arc<dyn Runtime>,
+    target: Target,
+    protocol: Protocol,
+) {
+    let mut link: Option<Box<dyn Link>> = None;
     loop {
         let wake = driver.listen_wake();
         let urgent = driver.listen_urgent();
         let turn = driver.turn();
         let timer = async {
             match turn.deadline {
-                Some(at) => R::sleep_until(at).await,
+                Some(at) => runtime.sleep_until(at).await,
                 None => std::future::pending().await,
             }
         };
-        match (turn.output, link.as_mut()) {
+        match (turn.output, link.as_deref_mut()) {
             (Some(Output::Connect), _) => {
                 let timeout = driver.connect_timeout();
-                let result = connect::<R>(&target.host, target.port, protocol, timeout).await;
+                let result = connect(&*runtime, &target.host, target.port, protocol, timeout).await;
                 driver.connected(result.map(|l| link = Some(l)));
             }
             (Some(Output::Transmit(bytes)), Some(l)) => {
-                let write = async { Some(R::write(l, &bytes).await) };
+                // A peer that has gone is seen before writing into its socket.
+                if let Some(e) = ops::peer_closed(l) {
+                    link = None;
+                    driver.failed(&e);
+                    continue;
+                }
+                let write = async { Some(ops::write(l, &bytes).await) };
                 let interrupted = async {
                     timer.or(urgent).await;
                     None
                 };
                 match write.or(interrupted).await {
-                    Some(Ok(n)) => driver.wrote(n, R::send_queue(l)),
+                    Some(Ok(n)) => driver.wrote(n, l.send_queue()),
                     Some(Err(e)) => {
                         link = None;
                         driver.failed(&e);
                     }
                     // A timer (a send-queue sample is due) or a wake-up:
                     // the core judges the waiting write by the queue.
-                    None => driver.sampled(R::send_queue(l)),
+                    None => driver.sampled(l.send_queue()),
                 }
             }
             (Some(Output::Disconnect), _) => link = None,
             (Some(Output::Close), l) => {
                 if let Some(l) = l {
-                    let _ = R::shutdown(l).await;
+                    let _ = ops::shutdown(l).await;
                 }
                 return;
             }
             (output, Some(l)) => {
                 debug_assert!(output.is_none(), "{output:?}");
-                let peer = async { Wake::PeerClosed(R::closed(l).await) };
+                let peer = async { Wake::PeerClosed(ops::closed(l).await) };
                 let other = async {
                     timer.or(wake).await;
                     Wake::Poll
@@ -74,7 +89,7 @@ pub(crate) async fn drive<R: Runtime>(driver: Driver, target: Target, protocol: 
                         driver.failed(&e);
                     }
                     // The queue still draining is sampled too.
-                    Wake::Poll => driver.sampled(R::send_queue(l)),
+                    Wake::Poll => driver.sampled(l.send_queue()),
                 }
             }
             (output, None) => {

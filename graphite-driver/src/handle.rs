@@ -1,7 +1,7 @@
-//! The sender handle shared by every adapter: the core behind a lock, the
-//! handle count, and the waits for room, a flush and the close, on
-//! `event-listener` (which works under any executor and in a blocking
-//! wait).
+//! The state a sender's handles and its drive loop share: the core behind
+//! a lock, the handle count, and the waits for room, a flush and the close,
+//! on `event-listener` (which works under any executor and in a blocking
+//! wait). Every time read here comes from the runtime's clock.
 
 use std::fmt;
 use std::future::Future;
@@ -15,17 +15,24 @@ use futures_lite::FutureExt;
 use graphite_proto::Datapoint;
 use graphite_proto::client::{IntoMetricPath, IntoValue};
 use graphite_proto::sender::{
-    self as core, ConfigError, Output, OverflowPolicy, PushError, PushManyError, SenderConfig,
-    Stats,
+    self as core, ConfigError, Output, OverflowPolicy, PushCursor, PushError, PushManyError,
+    SenderConfig, Stats,
 };
 
-use crate::unix_now;
+use crate::{Runtime, unix_now};
 
 /// How long dropping the last handle lets the driver flush.
 pub const DROP_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long past a flush or close deadline a blocking wait still waits for
+/// the driver to report it. A driver that cannot run at all (its
+/// single-threaded runtime is blocked by this very wait) is given up on
+/// then, with the counters of the moment.
+const DRIVER_GRACE: Duration = Duration::from_secs(1);
+
 struct Shared {
     core: Mutex<core::Sender>,
+    runtime: Arc<dyn Runtime>,
     /// Wakes an idle driver: a batch is ready, a timer changed, closing.
     wake: Signal,
     /// Interrupts a driver blocked in a write: a deadline came closer.
@@ -49,31 +56,32 @@ impl Shared {
 
 /// A counted handle to a sender's shared state; the last one dropped
 /// closes the sender (flushing for at most [`DROP_FLUSH_TIMEOUT`]).
-///
-/// Adapters wrap it in their `Sender`; it is public so that a transport of
-/// your own can share the same handle.
-pub struct Handle {
+pub(crate) struct Handle {
     shared: Arc<Shared>,
 }
 
 /// The driver's view of the shared state: not counted as a handle.
-pub struct Driver {
+pub(crate) struct Driver {
     shared: Arc<Shared>,
 }
 
 /// One turn of the drive loop, decided by the core under the lock.
 #[derive(Debug)]
-pub struct Turn {
+pub(crate) struct Turn {
     /// What to do now; `None`: wait for a wake, the deadline, or the peer.
-    pub output: Option<Output>,
+    pub(crate) output: Option<Output>,
     /// The core's next timer.
-    pub deadline: Option<Instant>,
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// A sender ready to be driven: the first handle and the driver's view.
-pub fn channel(config: SenderConfig) -> Result<(Handle, Driver), ConfigError> {
+pub(crate) fn channel(
+    config: SenderConfig,
+    runtime: Arc<dyn Runtime>,
+) -> Result<(Handle, Driver), ConfigError> {
     let shared = Arc::new(Shared {
-        core: Mutex::new(core::Sender::new(Instant::now(), config)?),
+        core: Mutex::new(core::Sender::new(runtime.now(), config)?),
+        runtime,
         wake: Signal::new(),
         urgent: Signal::new(),
         progress: Signal::new(),
@@ -120,8 +128,11 @@ impl Handle {
 
     /// Buffers a datapoint already built and returns at once: a full
     /// buffer drops it (counted) under every policy.
-    pub fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
-        let wake = self.shared.lock().push_or_drop(Instant::now(), dp)?;
+    pub(crate) fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
+        let wake = self
+            .shared
+            .lock()
+            .push_or_drop(self.shared.runtime.now(), dp)?;
         self.wake(wake);
         Ok(())
     }
@@ -129,26 +140,15 @@ impl Handle {
     /// Buffers every datapoint of `batch` under one lock and one clock
     /// read, never waiting; each is accepted or dropped and counted as
     /// [`push`](Self::push) would.
-    pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
-        let result = self.shared.lock().push_many_or_drop(Instant::now(), batch);
+    pub(crate) fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
+        let now = self.shared.runtime.now();
+        let result = self.shared.lock().push_many_or_drop(now, batch);
         self.wake(!matches!(result, Ok(false)));
         result.map(drop)
     }
 
-    /// Converts and buffers one datapoint (`timestamp: None` means now); a
-    /// name or value that cannot be converted is refused and counted.
-    pub fn send(
-        &self,
-        metric: impl IntoMetricPath,
-        value: impl IntoValue,
-        timestamp: Option<i64>,
-    ) -> Result<(), PushError> {
-        let dp = self.datapoint(metric, value, timestamp)?;
-        self.push(&dp)
-    }
-
     /// Converts a datapoint, counting a refusal.
-    pub fn datapoint(
+    pub(crate) fn datapoint(
         &self,
         metric: impl IntoMetricPath,
         value: impl IntoValue,
@@ -169,19 +169,19 @@ impl Handle {
     }
 
     /// The counters.
-    pub fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> Stats {
         self.shared.lock().stats()
     }
 
     /// When the sender's current outage began, or `None` while it is up:
     /// its health, as a router reads it
     /// ([`graphite_proto::sender::Sender::outage_since`]).
-    pub fn outage_since(&self) -> Option<Instant> {
+    pub(crate) fn outage_since(&self) -> Option<Instant> {
         self.shared.lock().outage_since()
     }
 
     /// How long [`OverflowPolicy::Wait`] lets a push wait.
-    pub fn wait_limit(&self) -> Duration {
+    pub(crate) fn wait_limit(&self) -> Duration {
         match self.shared.lock().config().overflow {
             OverflowPolicy::Wait(limit) => limit,
             _ => Duration::ZERO,
@@ -191,18 +191,18 @@ impl Handle {
     /// Applies `change` to the core and wakes the driver, even out of a
     /// blocked write: a flush or close deadline may have come closer.
     fn begin(&self, change: impl FnOnce(&mut core::Sender, Instant)) {
-        change(&mut self.shared.lock(), Instant::now());
+        change(&mut self.shared.lock(), self.shared.runtime.now());
         self.shared.wake.notify(1);
         self.shared.urgent.notify(1);
     }
 
     /// Starts a flush: what is not written within `timeout` is dropped.
-    pub fn begin_flush(&self, timeout: Duration) {
+    pub(crate) fn begin_flush(&self, timeout: Duration) {
         self.begin(|core, now| core.flush(now + timeout));
     }
 
     /// Starts the close: a flush within `timeout`, then the connection ends.
-    pub fn begin_close(&self, timeout: Duration) {
+    pub(crate) fn begin_close(&self, timeout: Duration) {
         self.begin(|core, now| core.close(now + timeout));
     }
 
@@ -217,7 +217,8 @@ impl Handle {
         let mut gave_up = false;
         loop {
             let progress = self.shared.progress.listen();
-            if let Some(done) = attempt(&mut self.shared.lock(), Instant::now(), gave_up) {
+            if let Some(done) = attempt(&mut self.shared.lock(), self.shared.runtime.now(), gave_up)
+            {
                 return done;
             }
             gave_up = !wait(progress);
@@ -235,7 +236,8 @@ impl Handle {
         let mut gave_up = false;
         loop {
             let progress = self.shared.progress.listen();
-            if let Some(done) = attempt(&mut self.shared.lock(), Instant::now(), gave_up) {
+            if let Some(done) = attempt(&mut self.shared.lock(), self.shared.runtime.now(), gave_up)
+            {
                 return done;
             }
             gave_up = async {
@@ -276,28 +278,29 @@ impl Handle {
         batch: &'a [Datapoint],
     ) -> impl FnMut(&mut core::Sender, Instant, bool) -> Option<Result<(), PushManyError>> + 'a
     {
-        let mut offset = 0;
-        let mut failure = None;
+        let mut cursor = Some(PushCursor::new(batch));
         move |core, now, gave_up| {
+            let taking = cursor.as_mut()?;
+            let before = taking.position();
             let wake = if gave_up {
-                let wake = core.push_many_or_drop_from(now, batch, offset, &mut failure);
-                offset = batch.len();
-                wake
+                core.push_rest_or_drop(now, taking)
             } else {
-                let (stopped, wake) = core.push_many_until_full(now, batch, offset, &mut failure);
-                offset = stopped;
-                wake
+                core.push_until_full(now, taking)
             };
-            // A partly taken slice has sealed batches: let the driver write them.
-            self.wake(wake || offset > 0);
-            (offset == batch.len()).then(|| failure.take().map_or(Ok(()), Err))
+            // What this attempt took may have sealed batches: let the driver
+            // write them. An attempt that took nothing waits for the driver.
+            self.wake(wake || taking.position() > before);
+            if !taking.is_done() {
+                return None;
+            }
+            cursor.take().map(PushCursor::finish)
         }
     }
 
     /// [`push`](Self::push), but under [`OverflowPolicy::Wait`] waits for
     /// room until `give_up` completes; then the datapoint is dropped and
     /// counted.
-    pub async fn push_wait(
+    pub(crate) async fn push_wait(
         &self,
         dp: &Datapoint,
         give_up: impl Future<Output = ()>,
@@ -306,14 +309,18 @@ impl Handle {
     }
 
     /// [`push_wait`](Self::push_wait) blocking the thread, up to `deadline`.
-    pub fn push_wait_blocking(&self, dp: &Datapoint, deadline: Instant) -> Result<(), PushError> {
+    pub(crate) fn push_wait_blocking(
+        &self,
+        dp: &Datapoint,
+        deadline: Instant,
+    ) -> Result<(), PushError> {
         self.retry(self.push_step(dp), |l| l.wait_deadline(deadline).is_some())
     }
 
     /// [`push_many`](Self::push_many), but under [`OverflowPolicy::Wait`]
     /// waits for room as the slice goes in, until `give_up` completes; then
     /// the rest is dropped and counted.
-    pub async fn push_many_wait(
+    pub(crate) async fn push_many_wait(
         &self,
         batch: &[Datapoint],
         give_up: impl Future<Output = ()>,
@@ -323,7 +330,7 @@ impl Handle {
 
     /// [`push_many_wait`](Self::push_many_wait) blocking the thread, up to
     /// `deadline`.
-    pub fn push_many_wait_blocking(
+    pub(crate) fn push_many_wait_blocking(
         &self,
         batch: &[Datapoint],
         deadline: Instant,
@@ -333,17 +340,20 @@ impl Handle {
         })
     }
 
+    /// Done once `done` holds, the driver has stopped, or (for a blocking
+    /// wait) the caller gave up.
     fn settled(
         &self,
         done: fn(&core::Sender) -> bool,
     ) -> impl FnMut(&mut core::Sender, Instant, bool) -> Option<Stats> + '_ {
-        move |core, _, _| {
-            (done(core) || self.shared.stopped.load(Ordering::Acquire)).then(|| core.stats())
+        move |core, _, gave_up| {
+            (gave_up || done(core) || self.shared.stopped.load(Ordering::Acquire))
+                .then(|| core.stats())
         }
     }
 
     /// Waits until every accepted datapoint is written or dropped.
-    pub async fn flushed(&self) -> Stats {
+    pub(crate) async fn flushed(&self) -> Stats {
         self.retry_async(
             self.settled(core::Sender::is_flushed),
             std::future::pending(),
@@ -352,7 +362,7 @@ impl Handle {
     }
 
     /// Waits until the driver has closed the connection and stopped.
-    pub async fn closed(&self) -> Stats {
+    pub(crate) async fn closed(&self) -> Stats {
         self.retry_async(
             self.settled(core::Sender::is_closed),
             std::future::pending(),
@@ -360,19 +370,23 @@ impl Handle {
         .await
     }
 
-    /// [`flushed`](Self::flushed), blocking the thread.
-    pub fn flushed_blocking(&self) -> Stats {
+    /// [`flushed`](Self::flushed), blocking the thread for at most
+    /// `timeout` (the flush's own) plus [`DRIVER_GRACE`].
+    pub(crate) fn flushed_blocking(&self, timeout: Duration) -> Stats {
+        // A blocking wait runs on the real clock, as event-listener does.
+        let give_up = Instant::now() + timeout + DRIVER_GRACE;
         self.retry(self.settled(core::Sender::is_flushed), |l| {
-            l.wait();
-            true
+            l.wait_deadline(give_up).is_some()
         })
     }
 
-    /// [`closed`](Self::closed), blocking the thread.
-    pub fn closed_blocking(&self) -> Stats {
+    /// [`closed`](Self::closed), blocking the thread for at most `timeout`
+    /// (the close's own) plus [`DRIVER_GRACE`].
+    pub(crate) fn closed_blocking(&self, timeout: Duration) -> Stats {
+        // A blocking wait runs on the real clock, as event-listener does.
+        let give_up = Instant::now() + timeout + DRIVER_GRACE;
         self.retry(self.settled(core::Sender::is_closed), |l| {
-            l.wait();
-            true
+            l.wait_deadline(give_up).is_some()
         })
     }
 }
@@ -380,8 +394,8 @@ impl Handle {
 impl Driver {
     /// Advances the core's timers and takes its next output, logging events
     /// on the way (target `graphite`), and wakes waiting callers.
-    pub fn turn(&self) -> Turn {
-        let now = Instant::now();
+    pub(crate) fn turn(&self) -> Turn {
+        let now = self.shared.runtime.now();
         let turn = {
             let mut core = self.shared.lock();
             core.handle_timeout(now);
@@ -404,29 +418,24 @@ impl Driver {
     }
 
     /// A listener for wakes of an idle driver; take it before [`turn`](Self::turn).
-    pub fn listen_wake(&self) -> EventListener {
+    pub(crate) fn listen_wake(&self) -> EventListener {
         self.shared.wake.listen()
     }
 
     /// A listener for calls that must interrupt a blocked write; take it
     /// before [`turn`](Self::turn).
-    pub fn listen_urgent(&self) -> EventListener {
+    pub(crate) fn listen_urgent(&self) -> EventListener {
         self.shared.urgent.listen()
     }
 
     /// The connect timeout.
-    pub fn connect_timeout(&self) -> Duration {
+    pub(crate) fn connect_timeout(&self) -> Duration {
         self.shared.lock().config().connect_timeout
     }
 
-    /// The write timeout (an adapter bounds one blocking write by it).
-    pub fn write_timeout(&self) -> Duration {
-        self.shared.lock().config().write_timeout
-    }
-
     /// Reports a connection attempt.
-    pub fn connected<E: fmt::Display>(&self, result: Result<(), E>) {
-        let now = Instant::now();
+    pub(crate) fn connected<E: fmt::Display>(&self, result: Result<(), E>) {
+        let now = self.shared.runtime.now();
         let mut core = self.shared.lock();
         match result {
             Ok(()) => core.on_connected(now),
@@ -436,8 +445,8 @@ impl Driver {
 
     /// Reports a write of `n` bytes, with the kernel's send queue after it
     /// (see [`send_queue`](crate::send_queue)) when the link can tell.
-    pub fn wrote(&self, n: usize, send_queue: Option<usize>) {
-        let now = Instant::now();
+    pub(crate) fn wrote(&self, n: usize, send_queue: Option<usize>) {
+        let now = self.shared.runtime.now();
         let mut core = self.shared.lock();
         if let Some(bytes) = send_queue {
             core.on_send_queue(now, bytes);
@@ -449,16 +458,19 @@ impl Driver {
     /// timer fired during a blocked write or an idle wait (the core judges
     /// a waiting write by whether the queue shrinks); `None` for links that
     /// cannot tell.
-    pub fn sampled(&self, send_queue: Option<usize>) {
+    pub(crate) fn sampled(&self, send_queue: Option<usize>) {
         if let Some(bytes) = send_queue {
-            self.shared.lock().on_send_queue(Instant::now(), bytes);
+            let now = self.shared.runtime.now();
+            self.shared.lock().on_send_queue(now, bytes);
         }
     }
 
     /// Reports the error that ended the connection (the adapter has
     /// dropped it): a failed write, or the peer closing.
-    pub fn failed(&self, error: &dyn fmt::Display) {
-        self.shared.lock().on_error(Instant::now(), error);
+    pub(crate) fn failed(&self, error: &dyn fmt::Display) {
+        self.shared
+            .lock()
+            .on_error(self.shared.runtime.now(), error);
     }
 }
 

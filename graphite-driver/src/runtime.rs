@@ -1,72 +1,150 @@
-//! [`Runtime`]: the seam between the shared driver and one async runtime.
+//! The seam between the driver and one runtime: [`Runtime`] (a clock,
+//! timers, spawning, name resolution, connecting) and [`Link`] (one
+//! connection). Both are object-safe: a sender holds an
+//! `Arc<dyn Runtime>`, and nothing public is generic over the runtime.
 
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use graphite_proto::Protocol;
+use crate::SpawnError;
 
-/// What the shared driver and client need from an async runtime: a timer,
-/// name resolution, and a few operations on a connection. Everything else,
-/// every decision included, is written once above this seam.
+/// A boxed, sendable future: what the runtime seam and the [`Sink`](crate::Sink)
+/// trait hand around. One is allocated per timer, connection attempt or
+/// call, never per datapoint.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the driver needs from a runtime. Everything else, every decision
+/// included, is written once above this seam.
 ///
-/// Implemented by `graphite_tokio::Tokio` and `graphite_async_std::AsyncIo`;
-/// implement it to run the sender and client on another runtime.
-pub trait Runtime: Send + Sync + 'static {
-    /// A connection: a socket the runtime connected, or a stream the user
-    /// brought.
-    type Link: Send + 'static;
+/// Implemented by `graphite_tokio::Tokio`, `graphite_async_std::AsyncIo`
+/// (async-std and smol), `graphite_blocking::Std` (plain threads) and
+/// [`testing::SimRuntime`](crate::testing) (a manual clock and an in-memory
+/// network, with the `testing` feature). Implement it to run the senders
+/// and the client on another runtime.
+///
+/// ```
+/// use std::sync::Arc;
+/// use graphite_driver::Runtime;
+///
+/// // Code that sends never names the runtime: it is a value.
+/// fn describe(runtime: &Arc<dyn Runtime>) -> String {
+///     format!("{runtime:?}")
+/// }
+/// ```
+pub trait Runtime: fmt::Debug + Send + Sync + 'static {
+    /// The current time. Every time the driver reads comes from here, so a
+    /// simulated runtime owns the clock.
+    fn now(&self) -> Instant;
 
-    /// Completes at `deadline`.
-    fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send;
+    /// A future that completes at `deadline` (at once if it has passed).
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()>;
 
-    /// Every address of `host:port`, resolved afresh.
-    fn resolve(host: &str, port: u16) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
+    /// Runs `task` in the background. A runtime that runs it on a thread of
+    /// its own returns that thread ([`Spawned::Thread`]): the sender joins
+    /// it when its last handle is dropped, after the final flush.
+    fn spawn(&self, task: BoxFuture<'static, ()>) -> Result<Spawned, SpawnError>;
 
-    /// Connects to one address: TCP (with `TCP_NODELAY`) for stream
-    /// protocols, a connected UDP socket for UDP.
-    fn connect(
+    /// Every address of `host:port`, resolved afresh (addresses change
+    /// across restarts).
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>>;
+
+    /// A TCP connection to `addr` with `TCP_NODELAY` set (the stream
+    /// protocols). The driver races the attempt against `timeout`; a runtime
+    /// whose connect blocks must bound it by `timeout` itself.
+    fn connect_tcp(
+        &self,
         addr: SocketAddr,
-        protocol: Protocol,
-    ) -> impl Future<Output = io::Result<Self::Link>> + Send;
+        timeout: Duration,
+    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>>;
 
-    /// Writes some of `bytes` (a datagram whole) and returns how many went.
-    /// Must be cancel-safe: dropped before it completes, it wrote nothing.
-    fn write(link: &mut Self::Link, bytes: &[u8])
-    -> impl Future<Output = io::Result<usize>> + Send;
+    /// A UDP socket bound to `local` and connected to `peer` (the datagram
+    /// protocol): each write is one datagram.
+    fn connect_udp(
+        &self,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>>;
+}
+
+/// How a runtime ran a task.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Spawned {
+    /// On the runtime's own executor: nothing to join.
+    Detached,
+    /// On a thread of its own, joined after the last handle's flush.
+    Thread(JoinHandle<()>),
+}
+
+/// One connection to carbon: a socket the runtime connected, or a stream
+/// you brought. Poll-based, so that it is object-safe and costs no
+/// allocation per write.
+pub trait Link: Send + 'static {
+    /// Writes some of `bytes` (a datagram whole) and says how many went.
+    /// `Pending` must mean nothing was written: the driver may abandon the
+    /// write for a deadline.
+    fn poll_write(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>>;
 
     /// Flushes what the link itself buffers (a TLS stream, say).
-    fn flush(link: &mut Self::Link) -> impl Future<Output = io::Result<()>> + Send;
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Flushes and shuts the write side down where the link can.
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Ready with the error that ended the connection once the peer has
+    /// closed it (end of stream or an error); never ready for links that
+    /// cannot tell (UDP, most streams you bring). Carbon never sends
+    /// anything, so bytes read are discarded.
+    fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<io::Error>;
 
     /// The kernel's send queue of a TCP link, in bytes (see
     /// [`send_queue`](crate::send_queue)); `None` for other links.
-    fn send_queue(link: &Self::Link) -> Option<usize>;
-
-    /// Completes when the peer has closed the connection (end of stream or
-    /// an error); never, for links that cannot tell (UDP, user streams).
-    /// Carbon never sends anything, so bytes read are discarded.
-    fn closed(link: &mut Self::Link) -> impl Future<Output = io::Error> + Send;
-
-    /// Whether the peer has closed the connection, checked without waiting.
-    fn peer_closed(link: &mut Self::Link) -> bool;
-
-    /// Flushes and shuts the write side down cleanly.
-    fn shutdown(link: &mut Self::Link) -> impl Future<Output = io::Result<()>> + Send;
+    fn send_queue(&self) -> Option<usize>;
 }
 
-/// A runtime that can start a task by itself (tokio inside a runtime; not
-/// the futures-io adapter, whose caller picks the executor).
-pub trait Spawn: Runtime {
-    /// Runs `task` in the background.
-    fn spawn(task: impl Future<Output = ()> + Send + 'static) -> Result<(), crate::SpawnError>;
+impl fmt::Debug for dyn Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
+            .field("send_queue", &self.send_queue())
+            .finish_non_exhaustive()
+    }
 }
 
-/// A runtime that can carry a user's stream of type `S` (TLS, a Unix
-/// socket, ...) as one of its connections.
-pub trait WrapStream<S> {
-    /// The runtime's connection type.
-    type Link;
-    /// Wraps the stream.
-    fn wrap(stream: S) -> Self::Link;
+/// The async operations the driver and the client run on a link.
+pub(crate) mod ops {
+    use std::future::poll_fn;
+    use std::io;
+    use std::task::{Context, Poll, Waker};
+
+    use super::Link;
+
+    pub(crate) async fn write(link: &mut dyn Link, bytes: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| link.poll_write(cx, bytes)).await
+    }
+
+    pub(crate) async fn flush(link: &mut dyn Link) -> io::Result<()> {
+        poll_fn(|cx| link.poll_flush(cx)).await
+    }
+
+    pub(crate) async fn shutdown(link: &mut dyn Link) -> io::Result<()> {
+        poll_fn(|cx| link.poll_shutdown(cx)).await
+    }
+
+    pub(crate) async fn closed(link: &mut dyn Link) -> io::Error {
+        poll_fn(|cx| link.poll_closed(cx)).await
+    }
+
+    /// The error that says the peer has closed, checked without waiting.
+    pub(crate) fn peer_closed(link: &mut dyn Link) -> Option<io::Error> {
+        match link.poll_closed(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(e) => Some(e),
+            Poll::Pending => None,
+        }
+    }
 }

@@ -10,9 +10,11 @@ use graphite_proto::sender::{SenderConfig, Stats};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 
 use crate::builder::{BuildError, GraphiteBuilder};
+use crate::histogram::GraphiteStorage;
 use crate::naming::Namer;
 use crate::render::{MetricRegistry, RenderConfig, State};
-use crate::sink::{Flavor, Sink};
+use crate::sink::{self, Flavor};
+use graphite_driver::Sink;
 
 /// What the exporter itself counts (the sender's counters are
 /// [`GraphiteHandle::stats`]).
@@ -76,7 +78,7 @@ struct Inner {
     /// Whole seconds.
     interval: i64,
     flushing: Mutex<Flushing>,
-    sink: Sink,
+    sink: Arc<dyn Sink>,
     control: Control,
     counters: Counters,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -112,7 +114,13 @@ impl Inner {
         let Flushing { state, out, .. } = &mut *flushing;
         out.clear();
         let observed = state.render(&self.registry, &self.config, timestamp, true, out);
-        let refused = self.sink.push_many(out);
+        let refused = match self.sink.push_many(out) {
+            Ok(()) => 0,
+            Err(e) => {
+                tracing::debug!(target: "graphite", "metrics flush: {e}");
+                e.dropped
+            }
+        };
         let c = &self.counters;
         c.flushes.fetch_add(1, Ordering::Relaxed);
         c.last_timestamp.store(timestamp, Ordering::Relaxed);
@@ -154,7 +162,9 @@ impl Inner {
 ///
 /// Counters are atomic integers (`increment` is one atomic add, `absolute`
 /// an atomic maximum, so it never lowers the total), gauges atomic floats,
-/// histograms metrics-util's lock-free `AtomicBucket`. Registering a handle
+/// histograms lock-free log-bucketed counters whose memory does not grow
+/// with the rate (see [`SKETCH_RELATIVE_ERROR`](crate::SKETCH_RELATIVE_ERROR)
+/// for their error). Registering a handle
 /// (or a macro call) looks the series up in a sharded map and allocates only
 /// the first time a series is seen.
 ///
@@ -377,7 +387,7 @@ impl GraphiteHandle {
     /// starts the close without waiting for it.
     pub fn shutdown(&self, timeout: Duration) -> Stats {
         self.inner.finish();
-        let stats = self.inner.sink.close(timeout);
+        let stats = self.inner.sink.close_blocking(timeout);
         let thread = lock(&self.inner.thread).take();
         if let Some(thread) = thread {
             let _ = thread.join();
@@ -390,7 +400,7 @@ impl GraphiteHandle {
     #[cfg(feature = "tokio")]
     pub async fn shutdown_async(&self, timeout: Duration) -> Stats {
         self.inner.finish();
-        self.inner.sink.close_async(timeout).await
+        self.inner.sink.close(timeout).await
     }
 }
 
@@ -441,7 +451,7 @@ pub(crate) fn build(
     };
     config.validate()?;
     let (host, port) = split_address(&builder.address, config.protocol.default_port())?;
-    let sink = Sink::spawn(flavor, &host, port, config)?;
+    let sink = sink::spawn(flavor, &host, port, config)?;
     let namer = Namer::new(
         builder.prefix.as_deref(),
         &builder.global_labels,
@@ -451,7 +461,7 @@ pub(crate) fn build(
         .idle_timeout
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let inner = Arc::new(Inner {
-        registry: MetricRegistry::atomic(),
+        registry: MetricRegistry::new(GraphiteStorage),
         config: RenderConfig::new(namer, builder.counter_mode, builder.quantiles, idle),
         interval: i64::try_from(interval.as_secs()).unwrap_or(i64::MAX),
         flushing: Mutex::new(Flushing::default()),

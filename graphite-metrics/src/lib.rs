@@ -26,7 +26,12 @@
 //! never sent: they are counted in [`ExporterStats`].
 //!
 //! The recorder is metrics-util's atomic registry: a counter increment is
-//! one atomic add and allocates nothing.
+//! one atomic add and allocates nothing. A histogram keeps no samples: each
+//! one is counted in a log-scaled bucket (quantiles within
+//! [`SKETCH_RELATIVE_ERROR`]) and added to exact count, sum, min and max, all
+//! atomics, so its memory does not grow with the rate: 2.6 KiB per name and
+//! label set, plus 4 KiB for each power-of-two range (octave) its values
+//! have touched (40 KiB for latencies from 1 ms to 1 s), at most 643 KiB.
 //!
 //! With the `tokio` feature, [`GraphiteBuilder::install`] called inside a
 //! tokio runtime runs the exporter as a task with graphite-tokio's sender
@@ -36,6 +41,7 @@
 
 mod builder;
 mod exporter;
+mod histogram;
 mod naming;
 mod render;
 mod sink;

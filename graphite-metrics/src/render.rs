@@ -9,26 +9,21 @@ use std::sync::atomic::Ordering;
 use graphite_proto::{Datapoint, MetricPath, Value};
 use metrics::Key;
 use metrics_util::KeyHasher;
-use metrics_util::registry::{AtomicStorage, Registry};
-use metrics_util::storage::Summary;
+use metrics_util::registry::Registry;
 
 use crate::builder::CounterMode;
+use crate::histogram::{GraphiteStorage, Snapshot};
 use crate::naming::Namer;
 
-/// The relative error of the quantiles sent for histograms: metrics-util's
-/// `Summary` (a DDSketch) built with this `alpha` guarantees every
-/// quantile within 0.1 % of a sample's value at that rank.
+/// The relative error of the quantiles sent for histograms: each is within
+/// 0.1 % of the sample at that rank (`floor(q * (count - 1))`, 0-based),
+/// for magnitudes from 2^-30 (about 9.3e-10; smaller ones are sent as 0) to
+/// 2^50 (about 1.1e15; past it, the max or min). The buckets guarantee
+/// 2^-10 (0.098 %).
 pub const SKETCH_RELATIVE_ERROR: f64 = 0.001;
 
-/// Most buckets one histogram's sketch may use in one interval (8 bytes
-/// each, allocated as needed).
-const SKETCH_MAX_BUCKETS: u32 = 32_768;
-
-/// Samples closer to zero than this count as zero in the sketch.
-const SKETCH_MIN_VALUE: f64 = 1.0e-9;
-
 /// The registry the recorder writes to and the exporter reads.
-pub(crate) type MetricRegistry = Registry<Key, AtomicStorage>;
+pub(crate) type MetricRegistry = Registry<Key, GraphiteStorage>;
 
 /// Keys carry their hash, computed once: no need to hash them again.
 type KeyMap<V> = HashMap<Key, V, BuildHasherDefault<KeyHasher>>;
@@ -170,8 +165,8 @@ pub(crate) struct State {
     counters: KeyMap<CounterSeries>,
     gauges: KeyMap<GaugeSeries>,
     histograms: KeyMap<HistogramSeries>,
-    /// Reused for each histogram's samples.
-    samples: Vec<f64>,
+    /// Reused for each histogram's interval.
+    snapshot: Snapshot,
     /// Reused for the idle keys of one flush.
     idle: Vec<Key>,
 }
@@ -313,29 +308,20 @@ impl State {
     ) {
         let histograms = &mut self.histograms;
         let idle = &mut self.idle;
-        let samples = &mut self.samples;
+        let snapshot = &mut self.snapshot;
         idle.clear();
         let suffixes: Vec<&str> = config
             .histogram_suffixes
             .iter()
             .map(String::as_str)
             .collect();
-        registry.visit_histograms(|key, bucket| {
-            samples.clear();
-            let mut take = |chunk: &[f64]| {
-                for &v in chunk {
-                    if v.is_finite() {
-                        samples.push(v);
-                    } else {
-                        observed.non_finite += 1;
-                    }
-                }
-            };
+        registry.visit_histograms(|key, histogram| {
             if commit {
-                bucket.clear_with(&mut take);
+                histogram.take_into(snapshot);
             } else {
-                bucket.data_with(&mut take);
+                histogram.peek_into(snapshot);
             }
+            observed.non_finite += snapshot.non_finite();
             let series = match histograms.get_mut(key) {
                 Some(s) => s,
                 None => {
@@ -348,8 +334,8 @@ impl State {
                     })
                 }
             };
-            let n = samples.len() as u64;
-            let sum: f64 = samples.iter().sum();
+            let n = snapshot.count();
+            let sum = snapshot.sum();
             if let Some(paths) = &series.paths {
                 let (count_sent, sum_sent) = match config.counter_mode {
                     CounterMode::Cumulative => (series.count + n, series.sum + sum),
@@ -357,20 +343,12 @@ impl State {
                 };
                 out.push(Datapoint::new(paths[0].clone(), count_sent, ts));
                 push_float(out, &paths[1], sum_sent, ts, observed);
-                if n > 0 {
-                    let mut sketch =
-                        Summary::new(SKETCH_RELATIVE_ERROR, SKETCH_MAX_BUCKETS, SKETCH_MIN_VALUE);
-                    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-                    for &v in samples.iter() {
-                        sketch.add(v);
-                        min = min.min(v);
-                        max = max.max(v);
-                    }
+                if let (Some(min), Some(max)) = (snapshot.min(), snapshot.max()) {
                     push_float(out, &paths[2], min, ts, observed);
                     push_float(out, &paths[3], max, ts, observed);
                     push_float(out, &paths[4], sum / n as f64, ts, observed);
                     for (path, &q) in paths[5..].iter().zip(&config.quantiles) {
-                        if let Some(v) = sketch.quantile(q) {
+                        if let Some(v) = snapshot.quantile(q) {
                             push_float(out, path, v, ts, observed);
                         }
                     }

@@ -63,6 +63,7 @@
 
 mod buffer;
 pub mod client;
+mod convert;
 mod datapoint;
 mod name_codec;
 mod naming;
@@ -80,6 +81,7 @@ pub mod udp;
 mod value;
 
 pub use buffer::InsufficientSize;
+pub use convert::{IntoItem, IntoMetricPath, IntoValue};
 pub use datapoint::Datapoint;
 pub use name_codec::{
     DecodeError, clean_and_join_metric_parts, decode_metric_part, encode_metric_part,

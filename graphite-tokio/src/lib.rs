@@ -14,16 +14,33 @@
 //!   how much of a batch was written when a write fails.
 //! - [`Sender`]: a cheap cloneable handle whose `send` never waits for the
 //!   network; a background task batches, reconnects, replays and counts
-//!   everything.
+//!   everything: `Sender::spawn(graphite_tokio::runtime(), host, port,
+//!   config)` inside a tokio runtime ([`RoutedSender`] for several carbons).
 //!
 //! This crate is the tokio seam ([`Tokio`]: sockets, timers, spawning) and
-//! nothing else: the decisions live in [`graphite_proto`], the handle, the
-//! drive loop and the client in [`graphite_driver`].
+//! nothing else: the decisions live in [`graphite_proto`], the senders, the
+//! drive loop and the client in [`graphite_driver`], where the types
+//! re-exported here are documented.
 #![warn(missing_docs)]
 
 mod link;
 
-pub use graphite_driver::types::*;
-pub use link::{ByoStream, Tokio, TokioLink};
+use std::sync::Arc;
 
-graphite_driver::async_adapter!(Tokio, "tokio");
+pub use graphite_driver::types::*;
+pub use link::{ByoStream, Tokio, link_from_stream};
+
+/// [`Tokio`] as the runtime value senders and clients take.
+pub fn runtime() -> Arc<dyn Runtime> {
+    Arc::new(Tokio)
+}
+
+/// Connects to carbon at `host:port`; `port: None` uses the protocol's
+/// default. See [`Client`].
+pub async fn connect(
+    host: &str,
+    port: impl Into<Option<u16>>,
+    protocol: Protocol,
+) -> Result<Client, SendError> {
+    Client::connect(runtime(), host, port, protocol).await
+}

@@ -2,134 +2,125 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
-use graphite_driver::{Runtime, Spawn, SpawnError, WrapStream};
-use graphite_proto::Protocol;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use graphite_driver::{BoxFuture, Link, Runtime, SpawnError, Spawned};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UdpSocket};
 
 /// A stream you bring (TLS, Unix socket, ...), in tokio's terms.
 pub trait ByoStream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> ByoStream for T {}
 
-/// The tokio runtime, as the shared driver sees it.
+/// The tokio runtime, as the driver sees it: it spawns on the runtime
+/// current at the call.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tokio;
 
-/// A connection on tokio: a socket this crate connected, or your stream.
-pub struct TokioLink(Inner);
+/// A connection attempt's outcome.
+type LinkResult = io::Result<Box<dyn Link>>;
 
-enum Inner {
+/// A connection on tokio: a socket this crate connected, or your stream.
+enum TokioLink {
     Tcp(TcpStream),
     Udp(UdpSocket),
     Custom(Box<dyn ByoStream>),
 }
 
+/// Your stream (TLS, a Unix socket, ...) as a connection for
+/// [`Client::from_link`](graphite_driver::Client::from_link).
+pub fn link_from_stream(stream: impl ByoStream + 'static) -> Box<dyn Link> {
+    Box::new(TokioLink::Custom(Box::new(stream)))
+}
+
 impl Runtime for Tokio {
-    type Link = TokioLink;
-
-    async fn sleep_until(deadline: Instant) {
-        tokio::time::sleep_until(deadline.into()).await;
+    fn now(&self) -> Instant {
+        Instant::now()
     }
 
-    async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-        Ok(tokio::net::lookup_host((host, port)).await?.collect())
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep_until(deadline.into()))
     }
 
-    async fn connect(addr: SocketAddr, protocol: Protocol) -> io::Result<TokioLink> {
-        if protocol.is_stream() {
-            let stream = TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            return Ok(TokioLink(Inner::Tcp(stream)));
-        }
-        let socket = UdpSocket::bind(graphite_driver::unspecified_for(addr)).await?;
-        socket.connect(addr).await?;
-        Ok(TokioLink(Inner::Udp(socket)))
-    }
-
-    async fn write(link: &mut TokioLink, bytes: &[u8]) -> io::Result<usize> {
-        match &mut link.0 {
-            Inner::Tcp(stream) => stream.write(bytes).await,
-            Inner::Udp(socket) => socket.send(bytes).await,
-            Inner::Custom(stream) => stream.write(bytes).await,
-        }
-    }
-
-    async fn flush(link: &mut TokioLink) -> io::Result<()> {
-        match &mut link.0 {
-            Inner::Custom(stream) => stream.flush().await,
-            _ => Ok(()),
-        }
-    }
-
-    fn send_queue(link: &TokioLink) -> Option<usize> {
-        match &link.0 {
-            Inner::Tcp(stream) => graphite_driver::send_queue(stream),
-            _ => None,
-        }
-    }
-
-    async fn closed(link: &mut TokioLink) -> io::Error {
-        let Inner::Tcp(stream) = &link.0 else {
-            return std::future::pending().await;
-        };
-        loop {
-            if let Err(e) = stream.readable().await {
-                return e;
-            }
-            if let Some(e) = read_to_eof(stream) {
-                return e;
-            }
-        }
-    }
-
-    fn peer_closed(link: &mut TokioLink) -> bool {
-        matches!(&link.0, Inner::Tcp(stream) if read_to_eof(stream).is_some())
-    }
-
-    async fn shutdown(link: &mut TokioLink) -> io::Result<()> {
-        match &mut link.0 {
-            Inner::Tcp(stream) => stream.shutdown().await,
-            Inner::Udp(_) => Ok(()),
-            Inner::Custom(stream) => stream.shutdown().await,
-        }
-    }
-}
-
-/// Reads what is there without waiting: the error that says the peer has
-/// closed, or `None` while it is open. Carbon sends nothing; bytes are dropped.
-fn read_to_eof(stream: &TcpStream) -> Option<io::Error> {
-    let mut scratch = [0_u8; 256];
-    loop {
-        match stream.try_read(&mut scratch) {
-            Ok(0) => return Some(io::ErrorKind::ConnectionReset.into()),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
-            Err(e) => return Some(e),
-        }
-    }
-}
-
-impl Spawn for Tokio {
-    fn spawn(task: impl Future<Output = ()> + Send + 'static) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxFuture<'static, ()>) -> Result<Spawned, SpawnError> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| SpawnError::NoRuntime(e.to_string()))?;
         runtime.spawn(task);
-        Ok(())
+        Ok(Spawned::Detached)
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        let host = host.to_owned();
+        Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.collect()) })
+    }
+
+    fn connect_tcp(&self, addr: SocketAddr, _: Duration) -> BoxFuture<'static, LinkResult> {
+        Box::pin(async move {
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(Box::new(TokioLink::Tcp(stream)) as Box<dyn Link>)
+        })
+    }
+
+    fn connect_udp(&self, local: SocketAddr, peer: SocketAddr) -> BoxFuture<'static, LinkResult> {
+        Box::pin(async move {
+            let socket = UdpSocket::bind(local).await?;
+            socket.connect(peer).await?;
+            Ok(Box::new(TokioLink::Udp(socket)) as Box<dyn Link>)
+        })
     }
 }
 
-impl<S: ByoStream + 'static> WrapStream<S> for Tokio {
-    type Link = TokioLink;
-
-    fn wrap(stream: S) -> TokioLink {
-        TokioLink(Inner::Custom(Box::new(stream)))
+impl Link for TokioLink {
+    fn poll_write(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Self::Tcp(stream) => Pin::new(stream).poll_write(cx, bytes),
+            Self::Udp(socket) => socket.poll_send(cx, bytes),
+            Self::Custom(stream) => Pin::new(stream).poll_write(cx, bytes),
+        }
     }
-}
 
-impl std::fmt::Debug for TokioLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokioLink").finish_non_exhaustive()
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Self::Custom(stream) => Pin::new(stream).poll_flush(cx),
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Self::Tcp(stream) => Pin::new(stream).poll_shutdown(cx),
+            Self::Udp(_) => Poll::Ready(Ok(())),
+            Self::Custom(stream) => Pin::new(stream).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        let Self::Tcp(stream) = self else {
+            return Poll::Pending;
+        };
+        // Carbon sends nothing: read what is there and drop it, until the
+        // end of the stream or an error.
+        let mut scratch = [0_u8; 256];
+        loop {
+            if let Err(e) = ready!(stream.poll_read_ready(cx)) {
+                return Poll::Ready(e);
+            }
+            match stream.try_read(&mut scratch) {
+                Ok(0) => return Poll::Ready(io::ErrorKind::ConnectionReset.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(e),
+            }
+        }
+    }
+
+    fn send_queue(&self) -> Option<usize> {
+        match self {
+            Self::Tcp(stream) => graphite_driver::send_queue(stream),
+            _ => None,
+        }
     }
 }

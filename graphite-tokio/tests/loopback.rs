@@ -34,8 +34,13 @@ async fn client_and_sender_deliver_every_line() {
         .await
         .expect("sent");
     client.close().await.expect("closed");
-    let sender =
-        Sender::spawn("127.0.0.1", port, SenderConfig::new(Protocol::Plaintext)).expect("spawn");
+    let sender = Sender::spawn(
+        graphite_tokio::runtime(),
+        "127.0.0.1",
+        port,
+        SenderConfig::new(Protocol::Plaintext),
+    )
+    .expect("spawn");
     sender.push_many(&points(1_000)).expect("room");
     let stats = sender.close(Duration::from_secs(10)).await;
     assert_eq!(stats.written, 1_000, "{stats:?}");
@@ -48,8 +53,13 @@ async fn a_close_deadline_holds_against_a_peer_that_never_reads() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let holder = std::thread::spawn(move || listener.accept().map(|(conn, _)| conn));
-    let sender =
-        Sender::spawn("127.0.0.1", port, SenderConfig::new(Protocol::Plaintext)).expect("spawn");
+    let sender = Sender::spawn(
+        graphite_tokio::runtime(),
+        "127.0.0.1",
+        port,
+        SenderConfig::new(Protocol::Plaintext),
+    )
+    .expect("spawn");
     for chunk in points(500_000).chunks(10_000) {
         let _ = sender.push_many(chunk);
     }

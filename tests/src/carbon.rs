@@ -78,6 +78,10 @@ const RETENTION: &str = "1s:1h";
 pub struct CarbonOptions {
     /// Turn on `ENABLE_TAGS` (tag database updates; storage works either way).
     pub tags: bool,
+    /// The port of a graphite-web on loopback to register tags with
+    /// (`GRAPHITE_URL`; turns on `ENABLE_TAGS`). Without it, tag updates
+    /// go to a port where nothing listens.
+    pub tag_db: Option<u16>,
     /// Carbon's `MAX_UPDATES_PER_SECOND` (default 100,000: the writer keeps
     /// up). A low value makes the writer lag as a busy carbon's does: with
     /// `S` series cached, one write pass takes about `S / value` seconds.
@@ -154,6 +158,11 @@ impl Carbon {
         self.dir.path().join("storage")
     }
 
+    /// Carbon's storage directory (`whisper/`, logs), for a graphite-web.
+    pub fn storage_dir(&self) -> PathBuf {
+        self.storage()
+    }
+
     /// Carbon's whisper directory.
     pub fn whisper_dir(&self) -> PathBuf {
         self.storage().join("whisper")
@@ -201,11 +210,15 @@ impl Carbon {
             udp = self.udp_port,
             pickle = self.pickle_port,
             query = free_tcp_port(),
-            tags = if options.tags { "True" } else { "False" },
             updates = options.max_updates_per_second.unwrap_or(100_000),
-            // Nothing listens there: tag-database updates fail fast and
-            // storage goes on.
-            tagdb = free_tcp_port(),
+            tags = if options.tags || options.tag_db.is_some() {
+                "True"
+            } else {
+                "False"
+            },
+            // Without a graphite-web nothing listens there: tag-database
+            // updates fail fast and storage goes on.
+            tagdb = options.tag_db.unwrap_or_else(free_tcp_port),
         );
         fs::write(self.conf_dir().join("carbon.conf"), conf).expect("carbon.conf");
         fs::write(

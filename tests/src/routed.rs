@@ -1,8 +1,12 @@
-//! The four adapters' routed senders behind one synchronous face, for the
-//! routing suites against real carbons.
+//! A routed sender on any runtime behind one synchronous face, for the
+//! routing suites against real carbons. The runtime comes from the CLI's
+//! `--runtime` (`graphite_cli::backend`); the sender is the driver's one
+//! [`RoutedSender`].
 
 use std::time::{Duration, Instant};
 
+use graphite_cli::backend::Started;
+use graphite_driver::RoutedSender;
 use graphite_proto::Datapoint;
 use graphite_proto::ring::Ring;
 use graphite_proto::router::{Failover, RoutedStats};
@@ -10,16 +14,10 @@ use graphite_proto::sender::{PushManyError, SenderConfig};
 
 use crate::runtime::{Runtime, RuntimeError};
 
-/// A routed sender on any runtime.
-pub enum AnyRouted {
-    /// tokio, with the runtime its tasks run on (dropped after the sender).
-    Tokio(graphite_tokio::RoutedSender, tokio::runtime::Runtime),
-    /// One task on async-std's executor.
-    AsyncStd(graphite_async_std::RoutedSender),
-    /// One task on smol's global executor.
-    Smol(graphite_async_std::RoutedSender),
-    /// One thread per destination.
-    Blocking(graphite_blocking::RoutedSender),
+/// A routed sender on any runtime; the runtime is dropped after it.
+pub struct AnyRouted {
+    sender: RoutedSender,
+    _started: Started,
 }
 
 impl AnyRouted {
@@ -30,43 +28,17 @@ impl AnyRouted {
         failover: Failover,
         config: SenderConfig,
     ) -> Result<Self, RuntimeError> {
-        Ok(match runtime {
-            Runtime::Tokio => {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()?;
-                let sender = {
-                    let _guard = rt.enter();
-                    graphite_tokio::RoutedSender::spawn(ring, failover, config)?
-                };
-                Self::Tokio(sender, rt)
-            }
-            Runtime::AsyncStd => {
-                let (sender, task) =
-                    graphite_async_std::RoutedSender::start(ring, failover, config)?;
-                async_std::task::spawn(task);
-                Self::AsyncStd(sender)
-            }
-            Runtime::Smol => {
-                let (sender, task) =
-                    graphite_async_std::RoutedSender::start(ring, failover, config)?;
-                smol::spawn(task).detach();
-                Self::Smol(sender)
-            }
-            Runtime::Blocking => Self::Blocking(graphite_blocking::RoutedSender::spawn(
-                ring, failover, config,
-            )?),
+        let started = runtime.start()?;
+        let sender = started.within(|rt| RoutedSender::spawn(rt, ring, failover, config))?;
+        Ok(Self {
+            sender,
+            _started: started,
         })
     }
 
     /// `push_many`: never waits.
     pub fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
-        match self {
-            Self::Tokio(s, _) => s.push_many(batch),
-            Self::AsyncStd(s) | Self::Smol(s) => s.push_many(batch),
-            Self::Blocking(s) => s.push_many(batch),
-        }
+        self.sender.push_many(batch)
     }
 
     /// `send` with a textual name.
@@ -76,38 +48,21 @@ impl AnyRouted {
         value: graphite_proto::Value,
         timestamp: Option<i64>,
     ) -> Result<(), graphite_proto::sender::PushError> {
-        match self {
-            Self::Tokio(s, _) => s.send(metric, value, timestamp),
-            Self::AsyncStd(s) | Self::Smol(s) => s.send(metric, value, timestamp),
-            Self::Blocking(s) => s.send(metric, value, timestamp),
-        }
+        self.sender.send(metric, value, timestamp)
     }
 
     /// Each destination's outage start, or `None` while up.
     pub fn outages(&self) -> Vec<Option<Instant>> {
-        match self {
-            Self::Tokio(s, _) => s.outages(),
-            Self::AsyncStd(s) | Self::Smol(s) => s.outages(),
-            Self::Blocking(s) => s.outages(),
-        }
+        self.sender.outages()
     }
 
     /// The counters.
     pub fn stats(&self) -> RoutedStats {
-        match self {
-            Self::Tokio(s, _) => s.stats(),
-            Self::AsyncStd(s) | Self::Smol(s) => s.stats(),
-            Self::Blocking(s) => s.stats(),
-        }
+        self.sender.stats()
     }
 
     /// `close(timeout)`.
     pub fn close(&self, timeout: Duration) -> RoutedStats {
-        match self {
-            Self::Tokio(s, rt) => rt.block_on(s.close(timeout)),
-            Self::AsyncStd(s) => async_std::task::block_on(s.close(timeout)),
-            Self::Smol(s) => smol::block_on(s.close(timeout)),
-            Self::Blocking(s) => s.close(timeout),
-        }
+        self.sender.close_blocking(timeout)
     }
 }

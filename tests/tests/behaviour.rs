@@ -163,6 +163,10 @@ fn write_timeout_reports_progress_and_never_duplicates(adapter: Adapter) {
     assert!(written < total);
     sink.set_reading(true);
     drop(client);
+    // The closed socket's queue drains at the kernel's zero-window probe
+    // pace (200 ms and up): wait for it to start before waiting for it to
+    // settle.
+    sink.wait_for_bytes(1, Duration::from_secs(10));
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut last = usize::MAX;
     loop {

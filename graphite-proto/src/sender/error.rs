@@ -55,20 +55,3 @@ pub struct PushManyError {
     /// Why it was dropped.
     pub first_reason: PushError,
 }
-
-impl PushManyError {
-    /// Records one more drop at `index`.
-    pub(crate) fn record(slot: &mut Option<Self>, total: usize, index: usize, reason: PushError) {
-        match slot {
-            Some(e) => e.dropped += 1,
-            None => {
-                *slot = Some(Self {
-                    total,
-                    dropped: 1,
-                    first_index: index,
-                    first_reason: reason,
-                });
-            }
-        }
-    }
-}

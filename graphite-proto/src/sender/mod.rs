@@ -74,6 +74,7 @@ mod backoff;
 mod batch;
 mod clock;
 mod config;
+mod cursor;
 mod error;
 mod outbox;
 mod output;
@@ -89,6 +90,7 @@ use self::backoff::BackoffState;
 use self::batch::{Batch, BatchBuilder};
 use self::clock::ConnectedClock;
 pub use self::config::{Backoff, ConfigError, OverflowPolicy, ReplayWindow, SenderConfig};
+pub use self::cursor::PushCursor;
 pub use self::error::{PushError, PushManyError};
 use self::outbox::Outbox;
 pub use self::output::{Event, Output};
@@ -287,55 +289,49 @@ impl Sender {
         now: Instant,
         batch: &[Datapoint],
     ) -> Result<bool, PushManyError> {
-        let mut failure = None;
-        let wake = self.push_many_or_drop_from(now, batch, 0, &mut failure);
-        failure.map_or(Ok(wake), Err)
+        let mut cursor = PushCursor::new(batch);
+        let wake = self.push_rest_or_drop(now, &mut cursor);
+        cursor.finish().map(|()| wake)
     }
 
-    /// [`push_or_drop`](Self::push_or_drop) for `batch[offset..]`, recording
-    /// drops (with their index in `batch`) into `failure`: what a caller
-    /// whose wait for room ran out does with the rest of a slice. Returns
-    /// whether to wake the I/O side.
-    pub fn push_many_or_drop_from(
-        &mut self,
-        now: Instant,
-        batch: &[Datapoint],
-        offset: usize,
-        failure: &mut Option<PushManyError>,
-    ) -> bool {
+    /// [`push`](Self::push) for the rest of `cursor`'s slice in order, under
+    /// the configured overflow policy, stopping at the first datapoint that
+    /// must wait for room ([`OverflowPolicy::Wait`]); drops under the other
+    /// policies are recorded in the cursor. Returns whether to wake the I/O
+    /// side. A caller that waits calls again with the same cursor once
+    /// [`has_room`](Self::has_room) holds, until
+    /// [`is_done`](PushCursor::is_done).
+    pub fn push_until_full(&mut self, now: Instant, cursor: &mut PushCursor<'_>) -> bool {
         let mut wake = false;
-        for (index, dp) in batch.iter().enumerate().skip(offset) {
-            match self.push_or_drop(now, dp) {
-                Ok(w) => wake |= w,
-                Err(reason) => PushManyError::record(failure, batch.len(), index, reason),
+        for (index, dp) in cursor.rest() {
+            match self.push(now, dp) {
+                Ok(w) => {
+                    wake |= w;
+                    cursor.advance_past(index);
+                }
+                Err(PushError::WouldBlock) => return wake,
+                Err(reason) => cursor.dropped(index, reason),
             }
         }
         wake
     }
 
-    /// [`push`](Self::push) for `batch[offset..]` in order, under the
-    /// configured overflow policy, stopping at the first datapoint that must
-    /// wait for room ([`OverflowPolicy::Wait`]). Returns the index where it
-    /// stopped (`batch.len()` when all were handed over: accepted, or
-    /// dropped and recorded into `failure`) and whether to wake the I/O
-    /// side. A caller that waits calls again from that index once
-    /// [`has_room`](Self::has_room) holds.
-    pub fn push_many_until_full(
-        &mut self,
-        now: Instant,
-        batch: &[Datapoint],
-        offset: usize,
-        failure: &mut Option<PushManyError>,
-    ) -> (usize, bool) {
+    /// [`push_or_drop`](Self::push_or_drop) for the rest of `cursor`'s
+    /// slice, recording drops in the cursor: what a caller whose wait for
+    /// room ran out does with the rest. Returns whether to wake the I/O
+    /// side.
+    pub fn push_rest_or_drop(&mut self, now: Instant, cursor: &mut PushCursor<'_>) -> bool {
         let mut wake = false;
-        for (index, dp) in batch.iter().enumerate().skip(offset) {
-            match self.push(now, dp) {
-                Ok(w) => wake |= w,
-                Err(PushError::WouldBlock) => return (index, wake),
-                Err(reason) => PushManyError::record(failure, batch.len(), index, reason),
+        for (index, dp) in cursor.rest() {
+            match self.push_or_drop(now, dp) {
+                Ok(w) => {
+                    wake |= w;
+                    cursor.advance_past(index);
+                }
+                Err(reason) => cursor.dropped(index, reason),
             }
         }
-        (batch.len(), wake)
+        wake
     }
 
     /// Counts a datapoint whose name or value the caller could not convert

@@ -1,8 +1,8 @@
 //! graphite-metrics against metrics-exporter-prometheus, both used the same
 //! way: a counter increment through a registered handle and through the
 //! `counter!` macro (each recorder made current with
-//! `metrics::with_local_recorder`), allocations per increment, and one
-//! flush of 10,000 series.
+//! `metrics::with_local_recorder`), allocations per increment, a histogram
+//! record through a handle, and one flush of 10,000 series.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use graphite_metrics::{GraphiteBuilder, GraphiteHandle, GraphiteRecorder};
 use graphite_proto::Protocol;
 use graphite_proto::sender::SenderConfig;
-use metrics::{Key, Label, Metadata, Recorder};
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics::{Histogram, Key, Label, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 use crate::sink::DiscardSink;
 use crate::{alloc, median, ratio, result};
@@ -45,6 +45,57 @@ fn macro_rate(recorder: &dyn Recorder, n: usize, reps: usize) -> (f64, f64) {
         });
     };
     measure(n, reps, pass)
+}
+
+/// Histogram records per second through a handle, graphite-metrics' then
+/// metrics-exporter-prometheus's: the median of `reps` passes of `n` each,
+/// the two alternating so a busy machine slows both alike; and each one's
+/// allocations per record. The values are those of latencies in seconds (1
+/// ms to about 1 s). Prometheus keeps every sample until its upkeep, which
+/// runs between passes, untimed.
+fn histogram_rates(
+    ours: &dyn Recorder,
+    prometheus: &PrometheusRecorder,
+    n: usize,
+    reps: usize,
+) -> [(f64, f64); 2] {
+    let key = Key::from_parts("bench.latency", vec![Label::new("method", "GET")]);
+    let histograms = [
+        ours.register_histogram(&key, &META),
+        prometheus.register_histogram(&key, &META),
+    ];
+    let record = |histogram: &Histogram| {
+        for i in 0..n {
+            black_box(histogram).record(black_box((i & 1023) as f64 * 0.001 + 0.001));
+        }
+    };
+    // Drains prometheus's samples (nothing to do for ours).
+    let upkeep = prometheus.handle();
+    for histogram in &histograms {
+        record(histogram); // warm-up
+        upkeep.run_upkeep();
+    }
+    let mut rates = [Vec::new(), Vec::new()];
+    for _ in 0..reps {
+        for (rates, histogram) in rates.iter_mut().zip(&histograms) {
+            let start = Instant::now();
+            record(histogram);
+            rates.push(n as f64 / start.elapsed().as_secs_f64());
+            upkeep.run_upkeep();
+        }
+    }
+    let [ours_rates, prometheus_rates] = rates;
+    let allocs = |histogram: &Histogram| {
+        let before = alloc::thread_allocations();
+        record(histogram);
+        let allocs = (alloc::thread_allocations() - before) as f64 / n as f64;
+        upkeep.run_upkeep();
+        allocs
+    };
+    [
+        (median(ours_rates), allocs(&histograms[0])),
+        (median(prometheus_rates), allocs(&histograms[1])),
+    ]
 }
 
 fn measure(n: usize, reps: usize, pass: impl Fn()) -> (f64, f64) {
@@ -186,6 +237,28 @@ pub(crate) fn run(quick: bool) {
         .expect("build");
     let prometheus = PrometheusBuilder::new().build_recorder();
 
+    // A quarter of the passes' length: prometheus holds 8 bytes per sample
+    // until its upkeep drains them.
+    let [(ours_hist, ours_hist_allocs), (prom_hist, prom_hist_allocs)] =
+        histogram_rates(&ours, &prometheus, n / 4, reps);
+    result("metrics_histogram_handle_graphite", ours_hist, "records/s");
+    result(
+        "metrics_histogram_handle_prometheus",
+        prom_hist,
+        "records/s",
+    );
+    result(
+        "allocs_per_record_histogram_graphite",
+        ours_hist_allocs,
+        "count",
+    );
+    result(
+        "allocs_per_record_histogram_prometheus",
+        prom_hist_allocs,
+        "count",
+    );
+    ratio("metrics_histogram_vs_prometheus", ours_hist / prom_hist);
+
     let (ours_handle, ours_handle_allocs) = handle_rate(&ours, n, reps);
     let (prom_handle, prom_handle_allocs) = handle_rate(&prometheus, n, reps);
     let (ours_macro, ours_macro_allocs) = macro_rate(&ours, n, reps);
@@ -250,4 +323,6 @@ pub(crate) fn run(quick: bool) {
         result(&format!("metrics_flush_10k_{name}"), steady, "us");
         result(&format!("metrics_flush_10k_{name}_allocs"), allocs, "count");
     }
+    // The OpenTelemetry exporter on the same shapes, in the same run.
+    crate::otel::run(quick);
 }

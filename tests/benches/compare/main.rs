@@ -7,7 +7,9 @@
 //! cargo bench -p graphite-tests --bench compare -- --quick --only-metrics
 //! ```
 //!
-//! `--only-metrics` runs only the graphite-metrics figures (`exporters.rs`).
+//! `--only-metrics` runs only the exporter figures: graphite-metrics
+//! (`exporters.rs`) and, in the same run, opentelemetry-graphite (`otel.rs`);
+//! `--only-otel` only the latter.
 //!
 //! Prints one figure per line: `RESULT <name> <value> <unit>` and
 //! `RATIO <name> <value>`. Ratios compare figures of this run only, so a
@@ -16,6 +18,7 @@
 mod alloc;
 mod data;
 mod exporters;
+mod otel;
 mod python_peers;
 mod sink;
 
@@ -389,14 +392,9 @@ fn send_cost(runtime: Runtime, workload: &[Datapoint], calls: usize, threads: us
 /// One `Sender::send(&MetricPath, value, Some(timestamp))`, the call an
 /// application makes with a name it validated once.
 fn send_one(sender: &AnySender, dp: &Datapoint) {
-    let result = match sender {
-        AnySender::Tokio(s, _) => s.send(&dp.path, dp.value, Some(dp.timestamp)),
-        AnySender::AsyncStd(s) | AnySender::Smol(s) => {
-            s.send(&dp.path, dp.value, Some(dp.timestamp))
-        }
-        AnySender::Blocking(s) => s.send(&dp.path, dp.value, Some(dp.timestamp)),
-    };
-    result.expect("room in the buffer");
+    sender
+        .send_path(&dp.path, dp.value, dp.timestamp)
+        .expect("room in the buffer");
 }
 
 const RUNTIMES: [Runtime; 4] = [
@@ -420,6 +418,10 @@ fn main() {
         let stream = data::workload(plan.e2e_points / data::SERIES);
         let (rate, _) = end_to_end(runtime, Protocol::Plaintext, &stream, 20, Handover::Batches);
         result(&format!("e2e_{}", runtime.name()), rate, "datapoints/s");
+        return;
+    }
+    if args.iter().any(|a| a == "--only-otel") {
+        otel::run(quick);
         return;
     }
     if args.iter().any(|a| a == "--only-metrics") {
