@@ -466,9 +466,20 @@ impl Driver {
         let now = self.shared.runtime.now();
         let mut core = self.shared.lock();
         if let Some(bytes) = send_queue {
-            core.on_send_queue(bytes);
+            core.on_send_queue(now, bytes);
         }
         core.on_written(now, n);
+    }
+
+    /// Reports a sample of the kernel's send queue taken when the core's
+    /// timer fired during a blocked write or an idle wait (the core judges
+    /// a waiting write by whether the queue shrinks); `None` for links that
+    /// cannot tell.
+    pub(crate) fn sampled(&self, send_queue: Option<usize>) {
+        if let Some(bytes) = send_queue {
+            let now = self.shared.runtime.now();
+            self.shared.lock().on_send_queue(now, bytes);
+        }
     }
 
     /// Reports the error that ended the connection (the adapter has
