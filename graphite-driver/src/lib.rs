@@ -34,6 +34,8 @@
 mod blocking_client;
 mod client;
 mod connect;
+#[cfg(feature = "counters")]
+mod counters;
 mod driver;
 mod handle;
 mod routed;
@@ -48,13 +50,20 @@ pub mod thread;
 #[cfg(test)]
 mod tests;
 
+/// ARCHITECTURE.md's calling contract, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../ARCHITECTURE.md")]
+struct ArchitectureExamples;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use blocking_client::BlockingClient;
 pub use client::Client;
+#[cfg(feature = "counters")]
+pub use counters::DriverCounters;
 pub use handle::DROP_FLUSH_TIMEOUT;
 pub use routed::RoutedSender;
-pub use runtime::{BoxFuture, Link, Runtime, Spawned};
+pub use runtime::{BoxFuture, Connecting, Link, Runtime, Spawned};
 pub use send_queue::send_queue;
 pub use sender::{Sender, SenderTask};
 pub use sink::Sink;
@@ -67,8 +76,8 @@ use graphite_proto::sender::ConfigError;
 /// imports are enough.
 pub mod types {
     pub use crate::{
-        BlockingClient, BoxFuture, Client, Link, RoutedSender, Runtime, Sender, SenderTask, Sink,
-        SpawnError, Spawned, Target,
+        BlockingClient, BoxFuture, Client, Connecting, Link, RoutedSender, Runtime, Sender,
+        SenderTask, Sink, SpawnError, Spawned, Target,
     };
     pub use graphite_proto::client::{
         ClientConfig, EncodeError, IntoItem, IntoMetricPath, IntoValue, SendError,

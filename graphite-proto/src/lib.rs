@@ -61,8 +61,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod address;
 mod buffer;
 pub mod client;
+mod convert;
 mod datapoint;
 mod name_codec;
 mod naming;
@@ -79,7 +81,9 @@ mod tags;
 pub mod udp;
 mod value;
 
+pub use address::{Address, AddressError};
 pub use buffer::InsufficientSize;
+pub use convert::{IntoItem, IntoMetricPath, IntoValue};
 pub use datapoint::Datapoint;
 pub use name_codec::{
     DecodeError, clean_and_join_metric_parts, decode_metric_part, encode_metric_part,

@@ -1,5 +1,6 @@
 //! Carbon's address as the builder takes it: `host:port`, `host` (the
-//! protocol's default port), `[v6]:port` or `[v6]`.
+//! protocol's default port), `[v6]:port` or `[v6]`, read by graphite-proto's
+//! [`Address`](graphite_proto::Address), the one `host[:port]` parser.
 
 use crate::error::BuildError;
 
@@ -13,30 +14,10 @@ pub(crate) struct Address {
 /// Parses `address`; the host is not resolved (that happens on every
 /// connect).
 pub(crate) fn parse(address: &str) -> Result<Address, BuildError> {
-    let bad = || BuildError::Address(address.to_owned());
-    let (host, port) = if let Some(rest) = address.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
-        match after.strip_prefix(':') {
-            Some(port) => (host, Some(port)),
-            None if after.is_empty() => (host, None),
-            None => return Err(bad()),
-        }
-    } else {
-        match address.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (address, None),
-        }
-    };
-    if host.is_empty() || host.contains(':') && !address.starts_with('[') {
-        return Err(bad());
-    }
-    let port = match port {
-        Some(p) => Some(p.parse().map_err(|_| bad())?),
-        None => None,
-    };
+    let address: graphite_proto::Address = address.parse()?;
     Ok(Address {
-        host: host.to_owned(),
-        port,
+        host: address.host().to_owned(),
+        port: address.port(),
     })
 }
 

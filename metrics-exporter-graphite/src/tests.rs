@@ -268,7 +268,7 @@ fn idle_timeout_applies_to_the_masked_kinds_only() {
 fn try_with_address_checks_at_once() {
     assert!(matches!(
         GraphiteBuilder::new().try_with_address("[::1"),
-        Err(crate::BuildError::Address(a)) if a == "[::1"
+        Err(crate::BuildError::Address(_))
     ));
     assert!(matches!(
         GraphiteBuilder::new().with_address("host:99999").build(),

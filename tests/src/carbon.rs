@@ -96,6 +96,14 @@ const RETENTION: &str = "1s:1h";
 pub struct CarbonOptions {
     /// Turn on `ENABLE_TAGS` (tag database updates; storage works either way).
     pub tags: bool,
+    /// The port of a graphite-web on loopback to register tags with
+    /// (`GRAPHITE_URL`; turns on `ENABLE_TAGS`). Without it, tag updates
+    /// go to a port where nothing listens.
+    pub tag_db: Option<u16>,
+    /// Carbon's `MAX_UPDATES_PER_SECOND` (default 100,000: the writer keeps
+    /// up). A low value makes the writer lag as a busy carbon's does: with
+    /// `S` series cached, one write pass takes about `S / value` seconds.
+    pub max_updates_per_second: Option<u32>,
 }
 
 /// A running carbon-cache with its own temporary directory and ports.
@@ -168,6 +176,11 @@ impl Carbon {
         self.dir.path().join("storage")
     }
 
+    /// Carbon's storage directory (`whisper/`, logs), for a graphite-web.
+    pub fn storage_dir(&self) -> PathBuf {
+        self.storage()
+    }
+
     /// Carbon's whisper directory.
     pub fn whisper_dir(&self) -> PathBuf {
         self.storage().join("whisper")
@@ -194,7 +207,7 @@ impl Carbon {
              ENABLE_LOGROTATION = False\n\
              USER =\n\
              MAX_CACHE_SIZE = inf\n\
-             MAX_UPDATES_PER_SECOND = 100000\n\
+             MAX_UPDATES_PER_SECOND = {updates}\n\
              MAX_CREATES_PER_MINUTE = inf\n\
              CACHE_WRITE_STRATEGY = sorted\n\
              LINE_RECEIVER_INTERFACE = 127.0.0.1\n\
@@ -215,10 +228,15 @@ impl Carbon {
             udp = self.udp_port,
             pickle = self.pickle_port,
             query = free_tcp_port(),
-            tags = if options.tags { "True" } else { "False" },
-            // Nothing listens there: tag-database updates fail fast and
-            // storage goes on.
-            tagdb = free_tcp_port(),
+            updates = options.max_updates_per_second.unwrap_or(100_000),
+            tags = if options.tags || options.tag_db.is_some() {
+                "True"
+            } else {
+                "False"
+            },
+            // Without a graphite-web nothing listens there: tag-database
+            // updates fail fast and storage goes on.
+            tagdb = options.tag_db.unwrap_or_else(free_tcp_port),
         );
         fs::write(self.conf_dir().join("carbon.conf"), conf).expect("carbon.conf");
         fs::write(

@@ -16,6 +16,7 @@ pub mod capture;
 pub mod carbon;
 pub mod debian;
 pub mod dropwizard;
+pub mod graphite_web;
 pub mod process;
 pub mod python;
 pub mod receiver;
@@ -24,6 +25,7 @@ pub mod routing;
 pub mod runtime;
 pub mod sink;
 pub mod statsd;
+pub mod storm;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

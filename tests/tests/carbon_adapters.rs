@@ -208,7 +208,10 @@ fn faults_are_typed_errors(runtime: Runtime) {
 }
 
 fn tagged_series_land_under_tagged(runtime: Runtime) {
-    let carbon = Carbon::start_with(CarbonOptions { tags: true });
+    let carbon = Carbon::start_with(CarbonOptions {
+        tags: true,
+        ..CarbonOptions::default()
+    });
     let ts = now() - 60;
     let name = format!(
         "it.tagged.{};host=web1;dc=eu",

@@ -206,7 +206,10 @@ fn counters_gauges_and_histograms_read_back_from_whisper() {
 
 #[test]
 fn label_styles_make_the_expected_files() {
-    let carbon = Carbon::start_with(CarbonOptions { tags: true });
+    let carbon = Carbon::start_with(CarbonOptions {
+        tags: true,
+        ..CarbonOptions::default()
+    });
     // Self-telemetry off: only the series under test make files.
     let tags = Running::start(
         builder(&carbon, "it.tags")

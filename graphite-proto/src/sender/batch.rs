@@ -4,7 +4,7 @@
 //! pickle frame, or one UDP datagram. Batches are encoded once, on `push`,
 //! and then only moved around as shared `Bytes`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
@@ -39,6 +39,9 @@ pub(crate) struct Batch {
     pub(crate) datapoints: u64,
     /// A copy re-sent from the replay window (already counted as written).
     pub(crate) replay: bool,
+    /// When it was first written, on the connected clock: a replay copy
+    /// keeps it, so replaying does not extend its stay in the window.
+    pub(crate) first_written: Option<Duration>,
 }
 
 /// One datapoint cannot fit in a batch of the configured size.
@@ -154,6 +157,7 @@ impl BatchBuilder {
             bytes: self.buf.split().freeze(),
             datapoints: self.datapoints,
             replay: false,
+            first_written: None,
         };
         self.datapoints = 0;
         self.first_at = None;

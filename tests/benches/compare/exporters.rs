@@ -323,4 +323,6 @@ pub(crate) fn run(quick: bool) {
         result(&format!("metrics_flush_10k_{name}"), steady, "us");
         result(&format!("metrics_flush_10k_{name}_allocs"), allocs, "count");
     }
+    // The OpenTelemetry exporter on the same shapes, in the same run.
+    crate::otel::run(quick);
 }
