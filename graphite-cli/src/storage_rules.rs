@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use metrics_exporter_graphite::{CounterMode, DEFAULT_QUANTILES, NamingScheme};
+use metrics_exporter_graphite::{
+    CounterMode, DEFAULT_QUANTILES, NamingScheme, self_telemetry_storage_aggregation,
+};
 
 /// The naming schemes, by name.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -49,6 +51,10 @@ pub(crate) struct StorageRulesArgs {
     /// printed when the interval differs.
     #[arg(long)]
     finest_retention: Option<u64>,
+    /// Leave out the rule for the exporter's self-telemetry (on by default
+    /// in the exporter, `with_self_telemetry(false)` turns it off).
+    #[arg(long)]
+    no_self_telemetry: bool,
     /// statsd's percent thresholds (repeatable; default 90).
     #[arg(long = "threshold", allow_negative_numbers = true)]
     thresholds: Vec<f64>,
@@ -69,12 +75,18 @@ pub(crate) fn run(args: &StorageRulesArgs) {
             Counters::Delta => CounterMode::Delta,
         };
     }
-    print!(
-        "{}",
-        scheme.storage_aggregation(
-            args.prefix.as_deref(),
-            Duration::from_secs(args.interval),
-            args.finest_retention.map(Duration::from_secs),
-        )
+    let mut conf = scheme.storage_aggregation(
+        args.prefix.as_deref(),
+        Duration::from_secs(args.interval),
+        args.finest_retention.map(Duration::from_secs),
     );
+    if !args.no_self_telemetry {
+        // First: no statistic's pattern may claim these series.
+        let at = conf.find("\n[").unwrap_or(conf.len());
+        conf.insert_str(
+            at,
+            &self_telemetry_storage_aggregation(args.prefix.as_deref()),
+        );
+    }
+    print!("{conf}");
 }

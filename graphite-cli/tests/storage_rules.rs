@@ -49,7 +49,18 @@ fn the_counter_mode_can_be_overridden() {
         cumulative.contains("pattern = ^app\\..*\\.(count|sum)($|;)\naggregationMethod = last"),
         "{cumulative}"
     );
-    let delta = run(&["--prefix", "app", "--counter-mode", "delta"]);
+    assert!(
+        cumulative.contains("[metrics_exporter_graphite_app_self_telemetry]"),
+        "{cumulative}"
+    );
+    let delta = run(&[
+        "--prefix",
+        "app",
+        "--counter-mode",
+        "delta",
+        "--no-self-telemetry",
+    ]);
+    assert!(!delta.contains("self_telemetry"), "{delta}");
     assert!(
         delta.contains(
             "pattern = ^app\\..*\\.(count|sum)($|;)\nxFilesFactor = 0\naggregationMethod = sum"

@@ -91,4 +91,4 @@ pub use scheme::{
     Characters, CounterMode, DEFAULT_QUANTILES, KindScheme, LabelStyle, NamingScheme, QuantileRank,
     Statistic, StatisticPlacement, ThresholdStatistic, TimestampAt, Window,
 };
-pub use telemetry::SELF_TELEMETRY_NODE;
+pub use telemetry::{SELF_TELEMETRY_NODE, self_telemetry_storage_aggregation};

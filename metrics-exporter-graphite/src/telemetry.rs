@@ -117,9 +117,20 @@ impl Telemetry {
     }
 }
 
-/// The `storage-aggregation.conf` stanza for these series under `prefix`:
-/// running totals keep their last value (the flush time and the buffer's
-/// levels fall through to `average`).
+/// The `storage-aggregation.conf` stanza for self-telemetry under
+/// `prefix` (the builder's, if any): running totals keep their last value
+/// (the flush time and the buffer's levels fall through to `average`).
+/// [`GraphiteHandle::storage_aggregation`](crate::GraphiteHandle::storage_aggregation)
+/// includes it; put it before the scheme's stanzas.
+///
+/// ```
+/// let stanza = metrics_exporter_graphite::self_telemetry_storage_aggregation(Some("app"));
+/// assert!(stanza.contains("pattern = ^app\\.metrics_exporter_graphite\\."));
+/// ```
+pub fn self_telemetry_storage_aggregation(prefix: Option<&str>) -> String {
+    stanza(prefix.unwrap_or(""))
+}
+
 pub(crate) fn stanza(prefix: &str) -> String {
     let anchor = if prefix.is_empty() {
         "^".to_owned()
