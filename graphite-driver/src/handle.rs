@@ -454,6 +454,21 @@ impl Driver {
         core.on_written(now, n);
     }
 
+    /// Reports what the spool held at start.
+    pub(crate) fn spool_recovered(&self, records: &[core::SpoolRecord], torn: u64) {
+        self.shared.lock().on_spool_recovered(records, torn);
+    }
+
+    /// Reports a spool operation; wakes callers waiting for room or a close.
+    pub(crate) fn spool_done(&self, result: std::io::Result<core::SpoolDone>) {
+        let now = self.shared.runtime.now();
+        let mut core = self.shared.lock();
+        match result {
+            Ok(done) => core.on_spool_done(now, Ok(done)),
+            Err(e) => core.on_spool_done(now, Err(&e)),
+        }
+    }
+
     /// Reports the error that ended the connection (the adapter has
     /// dropped it): a failed write, or the peer closing.
     pub(crate) fn failed(&self, error: &dyn fmt::Display) {

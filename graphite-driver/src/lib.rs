@@ -41,10 +41,13 @@ mod runtime;
 mod send_queue;
 mod sender;
 mod sink;
+mod spool_log;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod thread;
 
+#[cfg(test)]
+mod spool_tests;
 #[cfg(test)]
 mod tests;
 
@@ -58,6 +61,7 @@ pub use runtime::{BoxFuture, Link, Runtime, Spawned};
 pub use send_queue::send_queue;
 pub use sender::{Sender, SenderTask};
 pub use sink::Sink;
+pub use spool_log::SpoolError;
 
 use graphite_proto::Protocol;
 use graphite_proto::sender::ConfigError;
@@ -68,7 +72,7 @@ use graphite_proto::sender::ConfigError;
 pub mod types {
     pub use crate::{
         BlockingClient, BoxFuture, Client, Link, RoutedSender, Runtime, Sender, SenderTask, Sink,
-        SpawnError, Spawned, Target,
+        SpawnError, Spawned, SpoolError, Target,
     };
     pub use graphite_proto::client::{
         ClientConfig, EncodeError, IntoItem, IntoMetricPath, IntoValue, SendError,
@@ -79,7 +83,7 @@ pub mod types {
     pub use graphite_proto::router::{Failover, RoutedStats};
     pub use graphite_proto::sender::{
         Backoff, ConfigError, Dropped, OverflowPolicy, PushError, PushManyError, ReplayWindow,
-        SenderConfig, Stats,
+        SenderConfig, Spool, Stats,
     };
     pub use graphite_proto::{self as proto, Datapoint, MetricPath, Naming, Protocol, Value};
 }
@@ -101,6 +105,9 @@ pub enum SpawnError {
     /// The ring of a routed sender cannot be built.
     #[error(transparent)]
     Ring(#[from] graphite_proto::ring::RingError),
+    /// The configured spool directory cannot be used.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
 }
 
 /// Where to connect: a host, resolved afresh at each connection, and a port.

@@ -39,6 +39,9 @@ pub(crate) struct Batch {
     pub(crate) datapoints: u64,
     /// A copy re-sent from the replay window (already counted as written).
     pub(crate) replay: bool,
+    /// The spool record this batch was read from: removed from disk once
+    /// the batch is written whole.
+    pub(crate) spooled: Option<u64>,
 }
 
 /// One datapoint cannot fit in a batch of the configured size.
@@ -154,6 +157,7 @@ impl BatchBuilder {
             bytes: self.buf.split().freeze(),
             datapoints: self.datapoints,
             replay: false,
+            spooled: None,
         };
         self.datapoints = 0;
         self.first_at = None;

@@ -68,6 +68,7 @@ mod error;
 mod outbox;
 mod output;
 mod replay;
+pub mod spool;
 mod stats;
 
 use std::collections::VecDeque;
@@ -82,6 +83,8 @@ pub use self::error::{PushError, PushManyError};
 use self::outbox::Outbox;
 pub use self::output::{Event, Output};
 use self::replay::ReplayBuffer;
+use self::spool::SpoolState;
+pub use self::spool::{Spool, SpoolDone, SpoolOp, SpoolRecord};
 use self::stats::Fate;
 pub use self::stats::{Dropped, Stats};
 use crate::datapoint::Datapoint;
@@ -133,6 +136,8 @@ pub struct Sender {
     outage: Option<Outage>,
     flush_deadline: Option<Instant>,
     closing: bool,
+    /// The disk spool's state, when one is configured.
+    spool: Option<SpoolState>,
 }
 
 impl Sender {
@@ -142,6 +147,10 @@ impl Sender {
         Ok(Self {
             replay: config.effective_replay(),
             builder: BatchBuilder::new(config.protocol, config.effective_batch_size()),
+            spool: config
+                .spool
+                .as_ref()
+                .map(|s| SpoolState::new(s, config.buffer_capacity)),
             backoff: BackoffState::new(config.backoff),
             config,
             outbox: Outbox::default(),
@@ -164,8 +173,10 @@ impl Sender {
 
     /// The counters.
     pub fn stats(&self) -> Stats {
+        let spool = self.spool.as_ref();
         Stats {
-            buffered_bytes: self.held_bytes(),
+            buffered_bytes: self.held_bytes() + spool.map_or(0, SpoolState::spilling_bytes),
+            spool_bytes: spool.map_or(0, SpoolState::disk_bytes),
             ..self.stats
         }
     }
@@ -361,7 +372,13 @@ impl Sender {
         }
         // Framing counts too: a pickle frame's header and trailer are
         // buffered bytes like any other.
+        let mut spilled = false;
         while self.held_bytes() + self.builder.room_needed(item_len) > self.config.buffer_capacity {
+            if self.spill_oldest(now) {
+                // The driver writes it to disk: wake it.
+                spilled = true;
+                continue;
+            }
             match policy {
                 OverflowPolicy::DropOldest if self.evict_oldest() => {}
                 OverflowPolicy::Wait(_) => return Err(PushError::WouldBlock),
@@ -384,7 +401,7 @@ impl Sender {
             self.seal_open();
             ready = true;
         }
-        Ok(ready || started)
+        Ok(ready || started || spilled)
     }
 
     fn seal_open(&mut self) {
@@ -395,6 +412,14 @@ impl Sender {
 
     /// The end of a batch that leaves the buffer: counted, memory reused.
     fn settle(&mut self, batch: Batch, fate: Fate) {
+        if batch.spooled.is_some() {
+            // A copy of a spool record, which stays on disk.
+            if let Some(spool) = self.spool.as_mut() {
+                spool.forget_checked_out();
+            }
+            self.builder.recycle(batch.bytes);
+            return;
+        }
         self.stats.settle(batch.datapoints, batch.replay, fate);
         self.builder.recycle(batch.bytes);
     }
@@ -422,8 +447,13 @@ impl Sender {
         if std::mem::take(&mut self.disconnect) {
             return Some(Output::Disconnect);
         }
+        if let Some(spool) = self.poll_spool() {
+            return Some(spool);
+        }
         match self.state {
-            State::Connected { .. } | State::Idle { .. } if self.closing && self.is_flushed() => {
+            State::Connected { .. } | State::Idle { .. }
+                if self.closing && self.is_flushed() && self.spool_is_idle() =>
+            {
                 self.state = State::Closed;
                 self.discard_outbox();
                 // Nothing will be replayed any more: give the memory back.
@@ -520,7 +550,7 @@ impl Sender {
         let Some((front, written)) = self.outbox.rewind() else {
             return;
         };
-        if !keep_lines {
+        if !keep_lines || front.spooled.is_some() {
             return;
         }
         let done = &front.bytes[..written];
@@ -561,7 +591,10 @@ impl Sender {
             return;
         };
         let (datapoints, replay) = (batch.datapoints, batch.replay);
-        self.stats.settle(datapoints, replay, Fate::Written);
+        match (batch.spooled.take(), self.spool.as_mut()) {
+            (Some(id), Some(spool)) => spool.written(id, &mut self.stats),
+            _ => self.stats.settle(datapoints, replay, Fate::Written),
+        }
         if !self.config.protocol.is_stream() {
             self.builder.recycle(batch.bytes);
             return;
@@ -668,6 +701,9 @@ impl Sender {
 
     /// A deadline passed: whatever is not written is dropped and counted.
     fn drop_unwritten(&mut self, now: Instant) {
+        if self.spill_unwritten(now) {
+            return;
+        }
         let open = self.builder.clear();
         self.stats.buffered -= open;
         self.stats.dropped.deadline += open;
