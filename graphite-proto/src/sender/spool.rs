@@ -23,8 +23,8 @@
 //!   - a flush or close deadline that passes with data unwritten (an
 //!     outage, a peer that stopped reading) spills all of it instead of
 //!     dropping it.
-//!   A spool that fails a write takes nothing for a second
-//!   ([`SPOOL_RETRY`]); the batch goes back to memory and the usual
+//! - **A failing spool** (unwritable, full disk) takes nothing for a
+//!   second ([`SPOOL_RETRY`]); the batch goes back to memory and the usual
 //!   overflow policy counts what cannot be held (at a deadline, it is
 //!   dropped as [`Dropped::spool_error`](super::Dropped::spool_error)).
 //! - **Full spool.** An append that would take the spool past its byte
