@@ -363,3 +363,30 @@ fn a_spool_that_fails_mid_run_is_a_counted_loss_never_a_stall() {
     assert_eq!((stats.buffered, stats.spooled), (0, 0));
     assert_adds_up(&stats);
 }
+
+#[test]
+fn a_close_sends_what_the_spool_holds_within_its_deadline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = SimRuntime::new();
+    let carbon = sim.carbon();
+    leave_spooled(&sim, &carbon, dir.path());
+    carbon.restart();
+    // A sender started only to deliver what an earlier one left.
+    let sender = Sender::spawn(
+        sim.runtime(),
+        "carbon",
+        carbon.port(),
+        config(dir.path(), 64 << 20),
+    )
+    .expect("spawn");
+    let stats = sim.block_on(sender.close(5 * SECOND));
+    assert_eq!(
+        (stats.spool_found, stats.unspooled, stats.spool_held),
+        (1000, 1000, 0)
+    );
+    assert_adds_up(&stats);
+    assert_eq!(values(&carbon), (0..1000).collect::<Vec<_>>());
+    drop(sender);
+    sim.run_until_done();
+    assert!(segments(dir.path()).is_empty(), "spool files left");
+}

@@ -30,7 +30,7 @@
 //! - **Full spool.** An append that would take the spool past its byte
 //!   limit first drops the oldest records ([`SpoolOp::Remove`]), counted in
 //!   [`Dropped::spool_full`](super::Dropped::spool_full).
-//! - **Unspill** ([`SpoolOp::Read`]). While connected and not closing, with
+//! - **Unspill** ([`SpoolOp::Read`]). While connected, with
 //!   nothing waiting to be spilled and the memory buffer at most half full,
 //!   the oldest record is read back and queued *behind the live batches
 //!   already waiting*; the next is read only once it has been written whole.
@@ -43,6 +43,10 @@
 //!   like any batch written, and is replayed after a connection loss.
 //!   A record read back but not written (a close, a loss mid-write)
 //!   stays on disk.
+//! - **Close.** A close sends the spool too until its deadline; then
+//!   what memory holds is spilled, the spool is synced, and the rest stays
+//!   on disk for the next sender on the directory. A flush does not wait
+//!   for the spool.
 //! - **Restart.** The driver reads the spool's records back when it starts
 //!   ([`Sender::on_spool_recovered`](super::Sender::on_spool_recovered)):
 //!   they are sent as above, and torn or corrupt ones are counted
@@ -220,6 +224,9 @@ pub(crate) struct SpoolState {
     retry_at: Option<Instant>,
     /// Spilling what a passed deadline left: a failed append drops.
     draining: bool,
+    /// The close's deadline has passed: the spool is no longer sent, the
+    /// rest stays on disk.
+    deadline_passed: bool,
 }
 
 impl SpoolState {
@@ -238,6 +245,7 @@ impl SpoolState {
             dirty: false,
             retry_at: None,
             draining: false,
+            deadline_passed: false,
         }
     }
 
@@ -539,11 +547,10 @@ impl super::Sender {
     pub(super) fn poll_spool(&mut self) -> Option<super::Output> {
         // Replay copies do not count: they make room whenever needed.
         let waiting = self.builder.len() + self.outbox.bytes();
-        let may_read =
-            self.is_connected() && !self.closing && waiting * 2 <= self.config.buffer_capacity;
+        let may_read = self.is_connected() && waiting * 2 <= self.config.buffer_capacity;
         let closing = self.closing && self.is_flushed();
         let spool = self.spool.as_mut()?;
-        let may_read = may_read && spool.spilling_bytes() == 0;
+        let may_read = may_read && spool.spilling_bytes() == 0 && !spool.deadline_passed;
         let mut released = None;
         let op = spool.poll(may_read, closing, &mut self.stats, &mut released);
         if let Some(id) = released {
@@ -552,11 +559,14 @@ impl super::Sender {
         op.map(super::Output::Spool)
     }
 
-    /// Whether the spool has nothing left to do before the sender closes.
+    /// Whether the spool has nothing left to do before the sender closes:
+    /// no operation waiting, synced, and either empty or past the close's
+    /// deadline (a close sends the spool too, as long as its deadline
+    /// allows, and leaves the rest on disk for the next sender).
     pub(super) fn spool_is_idle(&self) -> bool {
-        self.spool
-            .as_ref()
-            .is_none_or(|s| s.is_idle() && !s.needs_sync())
+        self.spool.as_ref().is_none_or(|s| {
+            s.is_idle() && !s.needs_sync() && (s.records.is_empty() || s.deadline_passed)
+        })
     }
 
     /// Moves the oldest queued batch to the spill queue to make room for a
@@ -597,6 +607,7 @@ impl super::Sender {
             self.outbox.push_back(batch);
         }
         spool.draining = true;
+        spool.deadline_passed |= self.closing;
         let batches: Vec<Batch> = self.outbox.drain().collect();
         for batch in batches {
             if batch.replay {
