@@ -221,6 +221,14 @@ impl SpoolLog {
                 }
             }
         }
+        if records.is_empty() && self.head != 0 {
+            // Nothing live: numbering starts again at 1, so the head must
+            // not claim those ids as removed.
+            self.head = 0;
+            if let Err(e) = self.write_head() {
+                tracing::warn!(target: "graphite", "graphite spool: cannot reset its head: {e}");
+            }
+        }
         (records, torn)
     }
 

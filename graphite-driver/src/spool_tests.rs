@@ -390,3 +390,30 @@ fn a_close_sends_what_the_spool_holds_within_its_deadline() {
     sim.run_until_done();
     assert!(segments(dir.path()).is_empty(), "spool files left");
 }
+
+#[test]
+fn a_spool_that_drained_is_used_again_by_the_next_sender() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = SimRuntime::new();
+    let carbon = sim.carbon();
+    for round in 0..3 {
+        leave_spooled(&sim, &carbon, dir.path());
+        carbon.restart();
+        let sender = Sender::spawn(
+            sim.runtime(),
+            "carbon",
+            carbon.port(),
+            config(dir.path(), 64 << 20),
+        )
+        .expect("spawn");
+        let stats = sim.block_on(sender.close(5 * SECOND));
+        assert_eq!(
+            (stats.spool_found, stats.unspooled),
+            (1000, 1000),
+            "round {round}"
+        );
+        drop(sender);
+        sim.run_until_done();
+    }
+    assert_eq!(carbon.lines().len(), 3000);
+}
