@@ -739,4 +739,6 @@ impl Sender {
 }
 
 #[cfg(test)]
+mod spool_tests;
+#[cfg(test)]
 mod tests;
