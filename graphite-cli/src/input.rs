@@ -1,5 +1,8 @@
 //! Datapoints given on the command line or stdin: `metric value [timestamp]`.
 
+use std::ops::Range;
+
+use bytes::Bytes;
 use graphite_proto::client::IntoValue;
 use graphite_proto::{Datapoint, MetricPath, NameError, Value, ValueError};
 
@@ -32,6 +35,12 @@ pub enum Invalid {
     /// The timestamp is not a finite number of Unix seconds.
     #[error("timestamp {0:?} is not a number of Unix seconds")]
     Timestamp(String),
+    /// The line is not UTF-8.
+    #[error("not UTF-8 (byte {offset})")]
+    NotUtf8 {
+        /// Offset of the first byte that is not.
+        offset: usize,
+    },
 }
 
 /// Parses one `metric value [timestamp]` line; `now` fills a missing
@@ -48,6 +57,298 @@ pub fn parse(line: &str, number: usize, now: i64) -> Result<Datapoint, InputErro
     })
 }
 
+/// Parses the line at `line` of `block`, as [`parse`] does, the name
+/// staying a slice of the block: no copy, no allocation.
+///
+/// ```
+/// use bytes::Bytes;
+/// use graphite_cli::input::parse_in;
+///
+/// let block = Bytes::from_static(b"a.b 1.5 10\nc 2\n");
+/// let dp = parse_in(&block, 11..14, 2, 99)?;
+/// assert_eq!((dp.path.as_str(), dp.timestamp), ("c", 99));
+/// # Ok::<(), graphite_cli::input::InputError>(())
+/// ```
+pub fn parse_in(
+    block: &Bytes,
+    line: Range<usize>,
+    number: usize,
+    now: i64,
+) -> Result<Datapoint, InputError> {
+    let bytes = &block[line.clone()];
+    let Some(fields) = ascii_fields(bytes) else {
+        // Non-ASCII bytes outside the name's own checks: Unicode whitespace
+        // separates fields too, as `split_whitespace` says.
+        return match std::str::from_utf8(bytes) {
+            Ok(text) => parse(text, number, now),
+            Err(e) => Err(InputError {
+                line: number,
+                reason: Invalid::NotUtf8 {
+                    offset: e.valid_up_to(),
+                },
+            }),
+        };
+    };
+    let base = line.start;
+    let shift = |r: Range<usize>| base + r.start..base + r.end;
+    match fields {
+        Fields::Two(name, value) => build(block, shift(name), shift(value), None, number, now),
+        Fields::Three(name, value, stamp) => build(
+            block,
+            shift(name),
+            shift(value),
+            Some(shift(stamp)),
+            number,
+            now,
+        ),
+        Fields::Other(count) => Err(InputError {
+            line: number,
+            reason: Invalid::Fields(count),
+        }),
+    }
+}
+
+/// A datapoint from its fields, ranges of `block` of ASCII text: the name
+/// a slice of the block, the numbers parsed from their bytes.
+fn build(
+    block: &Bytes,
+    name: Range<usize>,
+    value: Range<usize>,
+    stamp: Option<Range<usize>>,
+    number: usize,
+    now: i64,
+) -> Result<Datapoint, InputError> {
+    let parsed = MetricPath::from_bytes(block.slice(name))
+        .map_err(Invalid::from)
+        .and_then(|path| {
+            let value = &block[value];
+            let value = match short_int(value) {
+                Some(i) => Value::Int(i),
+                None => parse_value(ascii(value))?,
+            };
+            let timestamp = match stamp.map(|s| &block[s]) {
+                None => now,
+                Some(stamp) => match short_int(stamp) {
+                    Some(t) => t,
+                    None => parse_timestamp(ascii(stamp))?,
+                },
+            };
+            Ok(Datapoint::new(path, value, timestamp))
+        });
+    parsed.map_err(|reason| InputError {
+        line: number,
+        reason,
+    })
+}
+
+/// Lines of one block: how many there were, how many were not blank, how
+/// many were refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockCounts {
+    /// Every line, blank or not (the next block's first line number is
+    /// this much further).
+    pub read: usize,
+    /// Lines that were not blank, valid or not.
+    pub lines: u64,
+    /// Lines refused.
+    pub invalid: u64,
+}
+
+/// Parses every line of `block` (whole lines, as
+/// [`LineBlocks`](crate::blocks::LineBlocks) gives them; its first line is
+/// number `first_line`), as [`parse_in`] would one by one: datapoints go
+/// to `out`, each refused line to `refused`, blank lines are skipped.
+///
+/// In a block of printable ASCII (the usual case), a line's fields are
+/// found from its end (the timestamp and the value are short) and the name
+/// is checked by [`MetricPath`]; a line that does not fit that shape, or
+/// is refused, is parsed again by [`parse_in`], which names the reason.
+///
+/// ```
+/// use bytes::Bytes;
+/// use graphite_cli::input::parse_block;
+///
+/// let block = Bytes::from_static(b"a.b 1 10\n\nbad\nc 2.5\n");
+/// let (mut out, mut refused) = (Vec::new(), Vec::new());
+/// let counts = parse_block(&block, 1, 99, &mut out, |e| refused.push(e.line));
+/// assert_eq!((counts.read, counts.lines, counts.invalid, out.len()), (4, 3, 1, 2));
+/// assert_eq!((out[1].path.as_str(), out[1].timestamp), ("c", 99));
+/// assert_eq!(refused, [3]);
+/// ```
+pub fn parse_block(
+    block: &Bytes,
+    first_line: usize,
+    now: i64,
+    out: &mut Vec<Datapoint>,
+    mut refused: impl FnMut(InputError),
+) -> BlockCounts {
+    let mut counts = BlockCounts::default();
+    let plain = is_plain(block);
+    let mut number = first_line;
+    let mut start = 0;
+    while start < block.len() {
+        let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
+        let line = start..end;
+        let result = match plain.then(|| plain_line(block, line.clone(), number, now)) {
+            Some(Some(Ok(dp))) => Some(Ok(dp)),
+            _ if is_blank(&block[line.clone()]) => None,
+            _ => Some(parse_in(block, line, number, now)),
+        };
+        if let Some(result) = result {
+            counts.lines += 1;
+            match result {
+                Ok(dp) => out.push(dp),
+                Err(e) => {
+                    counts.invalid += 1;
+                    refused(e);
+                }
+            }
+        }
+        number += 1;
+        start = end + 1;
+    }
+    counts.read = number - first_line;
+    counts
+}
+
+/// A line of printable ASCII as `name value [stamp]`, its fields found
+/// from the end; `None` if it has not that shape. A name with spaces in
+/// it is refused by [`MetricPath`], and [`parse_in`] then says why as it
+/// would have (too many fields).
+fn plain_line(
+    block: &Bytes,
+    line: Range<usize>,
+    number: usize,
+    now: i64,
+) -> Option<Result<Datapoint, InputError>> {
+    let bytes = &block[line.clone()];
+    let last = bytes.iter().rposition(|&b| b == b' ')?;
+    if last == 0 || last + 1 == bytes.len() {
+        return None;
+    }
+    let at = |r: Range<usize>| line.start + r.start..line.start + r.end;
+    let end = bytes.len();
+    Some(match bytes[..last].iter().rposition(|&b| b == b' ') {
+        None => build(block, at(0..last), at(last + 1..end), None, number, now),
+        Some(before) if before > 0 && before + 1 < last => build(
+            block,
+            at(0..before),
+            at(before + 1..last),
+            Some(at(last + 1..end)),
+            number,
+            now,
+        ),
+        Some(_) => return None,
+    })
+}
+
+/// Whether `bytes` holds printable ASCII and newlines only. Checked in
+/// chunks without branching, so that the compiler vectorises it.
+fn is_plain(bytes: &[u8]) -> bool {
+    let odd = |b: u8| u8::from(b.wrapping_sub(b' ') >= 0x60) & u8::from(b != b'\n');
+    let chunks = bytes.chunks_exact(64);
+    let mut bad = chunks.remainder().iter().fold(0, |bad, &b| bad | odd(b));
+    for chunk in chunks {
+        bad |= chunk.iter().fold(0, |bad, &b| bad | odd(b));
+        if bad != 0 {
+            return false;
+        }
+    }
+    bad == 0
+}
+
+/// Whether a line holds nothing but whitespace (Unicode's, as
+/// `str::trim` says); such lines are skipped, not counted.
+///
+/// ```
+/// assert!(graphite_cli::input::is_blank(b" \t\r"));
+/// assert!(!graphite_cli::input::is_blank(b" a"));
+/// ```
+pub fn is_blank(line: &[u8]) -> bool {
+    line.iter()
+        .all(|&b| b == b' ' || (b'\t'..=b'\r').contains(&b))
+        || (!line.is_ascii() && std::str::from_utf8(line).is_ok_and(|t| t.trim().is_empty()))
+}
+
+/// The fields of a line, as ranges of it.
+enum Fields {
+    Two(Range<usize>, Range<usize>),
+    Three(Range<usize>, Range<usize>, Range<usize>),
+    Other(usize),
+}
+
+/// Splits an all-ASCII line on whitespace (`split_whitespace`'s ASCII
+/// part: space, tab, LF, VT, FF, CR); `None` if a byte is not ASCII.
+fn ascii_fields(line: &[u8]) -> Option<Fields> {
+    // Most lines are `name value timestamp` with single spaces: when no
+    // byte is a control byte or outside ASCII (checked without branching,
+    // so the compiler vectorises it), spaces alone separate the fields.
+    let plain = line
+        .iter()
+        .fold(true, |ok, &b| ok & (b' '..0x80).contains(&b));
+    if plain {
+        let mut spaces = [0; 2];
+        let mut count = 0;
+        for (i, &b) in line.iter().enumerate() {
+            if b == b' ' {
+                if let Some(at) = spaces.get_mut(count) {
+                    *at = i;
+                }
+                count += 1;
+            }
+        }
+        let [first, second] = spaces;
+        let len = line.len();
+        match count {
+            1 if first > 0 && first + 1 < len => {
+                return Some(Fields::Two(0..first, first + 1..len));
+            }
+            2 if first > 0 && second > first + 1 && second + 1 < len => {
+                return Some(Fields::Three(0..first, first + 1..second, second + 1..len));
+            }
+            _ => {}
+        }
+    }
+    let mut fields: [Range<usize>; 3] = [0..0, 0..0, 0..0];
+    let mut count = 0;
+    let mut start = None;
+    for (i, &b) in line.iter().enumerate() {
+        if !b.is_ascii() {
+            return None;
+        }
+        let space = b == b' ' || (b'\t'..=b'\r').contains(&b);
+        match (space, start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                if let Some(field) = fields.get_mut(count) {
+                    *field = s..i;
+                }
+                count += 1;
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        if let Some(field) = fields.get_mut(count) {
+            *field = s..line.len();
+        }
+        count += 1;
+    }
+    let [name, value, stamp] = fields;
+    Some(match count {
+        2 => Fields::Two(name, value),
+        3 => Fields::Three(name, value, stamp),
+        n => Fields::Other(n),
+    })
+}
+
+/// An ASCII field as text.
+fn ascii(field: &[u8]) -> &str {
+    // Only called on fields `ascii_fields` found all-ASCII.
+    std::str::from_utf8(field).unwrap_or_default()
+}
+
 /// Builds a datapoint from its texts.
 pub fn datapoint(
     name: &str,
@@ -62,6 +363,9 @@ pub fn datapoint(
 }
 
 fn parse_value(text: &str) -> Result<Value, Invalid> {
+    if let Some(i) = short_int(text.as_bytes()) {
+        return Ok(Value::Int(i));
+    }
     if let Ok(i) = text.parse::<i64>() {
         return Ok(Value::Int(i));
     }
@@ -74,8 +378,34 @@ fn parse_value(text: &str) -> Result<Value, Invalid> {
     Ok(float.into_value()?)
 }
 
+/// `i64::from_str` for the common case, an optional sign and 1 to 18
+/// digits (which cannot overflow); `None` for anything else, which then
+/// takes the general parsers.
+fn short_int(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &b in digits {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + i64::from(digit);
+    }
+    Some(if negative { -value } else { value })
+}
+
 /// Carbon's `int(float(ts))`: fractional seconds are truncated toward zero.
 fn parse_timestamp(text: &str) -> Result<i64, Invalid> {
+    if let Some(whole) = short_int(text.as_bytes()) {
+        return Ok(whole);
+    }
     if let Ok(whole) = text.parse::<i64>() {
         return Ok(whole);
     }
@@ -118,6 +448,126 @@ mod tests {
             parse("a b c d", 1, 0).map_err(|e| e.reason),
             Err(Invalid::Fields(4))
         ));
+    }
+
+    #[test]
+    fn a_line_in_a_block_parses_as_the_line_alone() {
+        let lines = [
+            "a.b 1.5 10",
+            "a.b 7",
+            "  a.b\t7\x0b 8 \r",
+            "a",
+            "a b c d",
+            "a.. 1",
+            "a nan",
+            "a 1 x",
+            "a\u{a0}b 1",
+            "a\u{2003}1",
+            "M\u{fc}nchen 1 2",
+            "a 1 nan",
+            "a 1 1e30",
+            "a;x=y 3 4",
+            "evil\rname 1 2",
+            "a\0b 1",
+            "18446744073709551615 18446744073709551615 -1.5",
+            "a  1",
+            " a 1",
+            "a 1 ",
+            "a 1  2",
+            "a 1 2 3",
+            "a  ",
+            "-5 -5 -5",
+            "+5 +5 +5",
+            "a - 1",
+            "a 1 +",
+            "a 000000000000000001 0000000000000000001",
+            "a 1234567890123456789 -9223372036854775808",
+            "a 9223372036854775808 9223372036854775808",
+            "a 1_000 1",
+            "a 1.5e3 1.9",
+        ];
+        let mut text = lines.join("\n").into_bytes();
+        text.extend_from_slice(b"\nbad\xff 1");
+        let block = Bytes::from(text);
+        let mut start = 0;
+        for (number, line) in lines.iter().enumerate() {
+            let range = start..start + line.len();
+            start = range.end + 1;
+            let fast = parse_in(&block, range, number, 99).map_err(|e| e.to_string());
+            let slow = parse(line, number, 99).map_err(|e| e.to_string());
+            assert_eq!(fast, slow, "{line:?}");
+        }
+        let err = parse_in(&block, start..block.len(), 9, 0).expect_err("not UTF-8");
+        assert!(
+            matches!(err.reason, Invalid::NotUtf8 { offset: 3 }),
+            "{err}"
+        );
+    }
+
+    /// Line by line, as the block parser must agree with.
+    fn one_by_one(block: &Bytes, first_line: usize) -> (Vec<String>, BlockCounts) {
+        let mut seen = Vec::new();
+        let mut counts = BlockCounts {
+            read: crate::blocks::lines(block).count(),
+            ..BlockCounts::default()
+        };
+        for (number, line) in (first_line..).zip(crate::blocks::lines(block)) {
+            if is_blank(&block[line.clone()]) {
+                continue;
+            }
+            counts.lines += 1;
+            match parse_in(block, line, number, 99) {
+                Ok(dp) => seen.push(format!("{} {} {}", dp.path, dp.value, dp.timestamp)),
+                Err(e) => {
+                    counts.invalid += 1;
+                    seen.push(e.to_string());
+                }
+            }
+        }
+        (seen, counts)
+    }
+
+    #[test]
+    fn a_block_parses_as_its_lines_one_by_one() {
+        let plain = "a.b 1 10\n\n  \nc 2.5\nd 1  2\n e 1 2\nf 1 2 \ng 1 2 3\nh\n \ni 7 -3\nj x 1\nk.. 1 1\nm  1 2\nn 1 1e30\no;t=1 2 3\np 18446744073709551615 -0\nq   \nlast 5 6";
+        let mixed = "a 1 2\nb\t1 2\nM\u{fc}nchen 1 2\nc\u{a0}1\n\u{a0}\nd 1 2\r\ne 3 4\n";
+        for text in [plain, mixed, "", "\n", "a 1", "a 1\n", " ", "a  \n"] {
+            for trailing in ["", "\n"] {
+                let block = Bytes::from(format!("{text}{trailing}"));
+                let mut out = Vec::new();
+                let mut seen = Vec::new();
+                let counts = parse_block(&block, 5, 99, &mut out, |e| seen.push(e.to_string()));
+                assert_eq!(counts.read, crate::blocks::lines(&block).count());
+                // Datapoints and errors interleave in input order: compare
+                // them as one list.
+                let mut both: Vec<String> = Vec::new();
+                let (expected, expected_counts) = one_by_one(&block, 5);
+                let (mut dps, mut errs) = (out.iter(), seen.iter());
+                for e in &expected {
+                    let next = if e.starts_with("line ") {
+                        errs.next().cloned()
+                    } else {
+                        dps.next()
+                            .map(|dp| format!("{} {} {}", dp.path, dp.value, dp.timestamp))
+                    };
+                    both.push(next.unwrap_or_default());
+                }
+                assert_eq!(both, expected, "{text:?}{trailing:?}");
+                assert_eq!(counts, expected_counts, "{text:?}{trailing:?}");
+                assert!(dps.next().is_none() && errs.next().is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn blank_lines_as_trim_sees_them() {
+        for blank in ["", " ", "\t\r", "\u{a0}\u{3000} "] {
+            assert!(is_blank(blank.as_bytes()), "{blank:?}");
+        }
+        for not in ["a", " \u{e9}", "\u{a0}x"] {
+            assert!(!is_blank(not.as_bytes()), "{not:?}");
+        }
+        assert!(!is_blank(b"\xff"));
     }
 
     #[test]

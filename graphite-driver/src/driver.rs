@@ -71,7 +71,9 @@ pub(crate) async fn drive(
                         link = None;
                         driver.failed(&e);
                     }
-                    None => {}
+                    // A timer (a send-queue sample is due) or a wake-up:
+                    // the core judges the waiting write by the queue.
+                    None => driver.sampled(l.send_queue()),
                 }
             }
             (Some(Output::Disconnect), _) => link = None,
@@ -97,9 +99,13 @@ pub(crate) async fn drive(
                     timer.or(wake).await;
                     Wake::Poll
                 };
-                if let Wake::PeerClosed(e) = peer.or(other).await {
-                    link = None;
-                    driver.failed(&e);
+                match peer.or(other).await {
+                    Wake::PeerClosed(e) => {
+                        link = None;
+                        driver.failed(&e);
+                    }
+                    // The queue still draining is sampled too.
+                    Wake::Poll => driver.sampled(l.send_queue()),
                 }
             }
             (output, None) => {

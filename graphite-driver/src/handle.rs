@@ -42,10 +42,15 @@ struct Shared {
     handles: AtomicUsize,
     /// The driver has stopped (closed, or its task was dropped).
     stopped: AtomicBool,
+    /// Lock acquisitions and wake-ups, for the comparison bench.
+    #[cfg(feature = "counters")]
+    counters: crate::counters::Counting,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, core::Sender> {
+        #[cfg(feature = "counters")]
+        self.counters.lock();
         // A panic while holding the lock cannot leave the state machine
         // half-updated in a way that matters more than stopping metrics.
         self.core
@@ -87,6 +92,8 @@ pub(crate) fn channel(
         progress: Signal::new(),
         handles: AtomicUsize::new(1),
         stopped: AtomicBool::new(false),
+        #[cfg(feature = "counters")]
+        counters: crate::counters::Counting::default(),
     });
     let driver = Driver {
         shared: Arc::clone(&shared),
@@ -122,6 +129,8 @@ impl Drop for Handle {
 impl Handle {
     fn wake(&self, wake: bool) {
         if wake {
+            #[cfg(feature = "counters")]
+            self.shared.counters.wake();
             self.shared.wake.notify(1);
         }
     }
@@ -178,6 +187,12 @@ impl Handle {
     /// ([`graphite_proto::sender::Sender::outage_since`]).
     pub(crate) fn outage_since(&self) -> Option<Instant> {
         self.shared.lock().outage_since()
+    }
+
+    /// Lock acquisitions and driver wake-ups so far.
+    #[cfg(feature = "counters")]
+    pub(crate) fn counters(&self) -> crate::counters::DriverCounters {
+        self.shared.counters.read()
     }
 
     /// How long [`OverflowPolicy::Wait`] lets a push wait.
@@ -395,6 +410,8 @@ impl Driver {
     /// Advances the core's timers and takes its next output, logging events
     /// on the way (target `graphite`), and wakes waiting callers.
     pub(crate) fn turn(&self) -> Turn {
+        #[cfg(feature = "counters")]
+        self.shared.counters.turn();
         let now = self.shared.runtime.now();
         let turn = {
             let mut core = self.shared.lock();
@@ -449,7 +466,7 @@ impl Driver {
         let now = self.shared.runtime.now();
         let mut core = self.shared.lock();
         if let Some(bytes) = send_queue {
-            core.on_send_queue(bytes);
+            core.on_send_queue(now, bytes);
         }
         core.on_written(now, n);
     }
@@ -466,6 +483,17 @@ impl Driver {
         match result {
             Ok(done) => core.on_spool_done(now, Ok(done)),
             Err(e) => core.on_spool_done(now, Err(&e)),
+        }
+    }
+
+    /// Reports a sample of the kernel's send queue taken when the core's
+    /// timer fired during a blocked write or an idle wait (the core judges
+    /// a waiting write by whether the queue shrinks); `None` for links that
+    /// cannot tell.
+    pub(crate) fn sampled(&self, send_queue: Option<usize>) {
+        if let Some(bytes) = send_queue {
+            let now = self.shared.runtime.now();
+            self.shared.lock().on_send_queue(now, bytes);
         }
     }
 

@@ -34,6 +34,8 @@
 mod blocking_client;
 mod client;
 mod connect;
+#[cfg(feature = "counters")]
+mod counters;
 mod driver;
 mod handle;
 mod routed;
@@ -51,10 +53,17 @@ mod spool_tests;
 #[cfg(test)]
 mod tests;
 
+/// ARCHITECTURE.md's calling contract, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../ARCHITECTURE.md")]
+struct ArchitectureExamples;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use blocking_client::BlockingClient;
 pub use client::Client;
+#[cfg(feature = "counters")]
+pub use counters::DriverCounters;
 pub use handle::DROP_FLUSH_TIMEOUT;
 pub use routed::RoutedSender;
 pub use runtime::{BoxFuture, Link, Runtime, Spawned};

@@ -24,8 +24,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// Implemented by `graphite_tokio::Tokio`, `graphite_async_std::AsyncIo`
 /// (async-std and smol), `graphite_blocking::Std` (plain threads) and
-/// [`testing::SimRuntime`](crate::testing) (a manual clock and an in-memory
-/// network, with the `testing` feature). Implement it to run the senders
+/// `testing::SimRuntime` (feature `testing`: a manual clock and an in-memory
+/// network). Implement it to run the senders
 /// and the client on another runtime.
 ///
 /// ```

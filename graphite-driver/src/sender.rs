@@ -174,6 +174,13 @@ impl Sender {
         self.handle.outage_since()
     }
 
+    /// What the hand-over has cost so far: lock acquisitions, wake-ups of
+    /// the driver, turns of its loop (feature `counters`).
+    #[cfg(feature = "counters")]
+    pub fn driver_counters(&self) -> crate::DriverCounters {
+        self.handle.counters()
+    }
+
     /// When a wait for room that starts now gives up.
     pub(crate) fn wait_deadline(&self) -> Instant {
         self.runtime.now() + self.handle.wait_limit()

@@ -78,9 +78,9 @@ pub enum CounterMode {
 #[non_exhaustive]
 pub enum BuildError {
     /// The address was not `host:port` (or `host`, for the protocol's
-    /// default port).
-    #[error("address {0:?} is not host:port")]
-    Address(String),
+    /// default port); the error names the offset.
+    #[error("carbon address: {0}")]
+    Address(#[from] graphite_proto::AddressError),
     /// The interval was shorter than a second or not a whole number of
     /// seconds (Graphite timestamps are whole seconds).
     #[error("interval {0:?} must be a whole number of seconds, at least one")]

@@ -404,30 +404,11 @@ impl GraphiteHandle {
     }
 }
 
-/// `host:port`, `host`, `[v6]:port` or `[v6]`.
+/// `host:port`, `host`, `[v6]:port` or `[v6]`, read by graphite-proto's
+/// [`Address`](graphite_proto::Address).
 fn split_address(address: &str, default_port: u16) -> Result<(String, u16), BuildError> {
-    let bad = || BuildError::Address(address.to_owned());
-    let (host, port) = if let Some(rest) = address.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
-        match after.strip_prefix(':') {
-            Some(port) => (host, Some(port)),
-            None if after.is_empty() => (host, None),
-            None => return Err(bad()),
-        }
-    } else {
-        match address.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (address, None),
-        }
-    };
-    if host.is_empty() || host.contains(':') && !address.starts_with('[') {
-        return Err(bad());
-    }
-    let port = match port {
-        Some(p) => p.parse().map_err(|_| bad())?,
-        None => default_port,
-    };
-    Ok((host.to_owned(), port))
+    let address: graphite_proto::Address = address.parse()?;
+    Ok((address.host().to_owned(), address.port_or(default_port)))
 }
 
 pub(crate) fn build(

@@ -61,6 +61,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod address;
 mod buffer;
 pub mod client;
 mod convert;
@@ -80,6 +81,7 @@ mod tags;
 pub mod udp;
 mod value;
 
+pub use address::{Address, AddressError};
 pub use buffer::InsufficientSize;
 pub use convert::{IntoItem, IntoMetricPath, IntoValue};
 pub use datapoint::Datapoint;

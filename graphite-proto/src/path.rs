@@ -170,6 +170,12 @@ impl MetricPath {
     /// # Ok::<(), NameError>(())
     /// ```
     pub fn from_bytes(bytes: Bytes) -> Result<Self, NameError> {
+        if is_simple_name(&bytes) {
+            return Ok(Self {
+                name_len: bytes.len(),
+                text: bytes,
+            });
+        }
         let text = std::str::from_utf8(&bytes).map_err(|e| NameError::NotUtf8 {
             offset: e.valid_up_to(),
         })?;
@@ -399,6 +405,29 @@ fn check_characters(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// The common name in one pass over its bytes: printable ASCII without
+/// space or `;` (so valid UTF-8, untagged), not too long, every node
+/// non-empty and not too long. A name this accepts passes every check of
+/// [`MetricPath::new`]; for any other, those checks decide (and say why).
+fn is_simple_name(name: &[u8]) -> bool {
+    if name.is_empty() || name.len() > MAX_PATH_LEN {
+        return false;
+    }
+    let mut node_start = 0;
+    for (i, &b) in name.iter().enumerate() {
+        if !(0x21..0x7f).contains(&b) || b == b';' {
+            return false;
+        }
+        if b == b'.' {
+            if i == node_start || i - node_start > MAX_NODE_LEN {
+                return false;
+            }
+            node_start = i + 1;
+        }
+    }
+    node_start < name.len() && name.len() - node_start <= MAX_NODE_LEN
+}
+
 /// Refuses empty and overlong nodes in a dotted series name starting at
 /// `base` in the caller's input.
 fn check_nodes(series: &str, base: usize) -> Result<(), NameError> {
@@ -468,6 +497,44 @@ impl TryFrom<&String> for MetricPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The one-pass check of `from_bytes` agrees with the full checks.
+        #[test]
+        fn from_bytes_agrees_with_new(name in "[a-c.;= \t\u{e9}\u{7f}]{0,12}|[a.]{250,260}") {
+            let bytes = Bytes::copy_from_slice(name.as_bytes());
+            prop_assert_eq!(MetricPath::from_bytes(bytes), MetricPath::new(&name));
+        }
+    }
+
+    #[test]
+    fn simple_names_are_exactly_those_that_need_no_more_checks() {
+        let long_node = "a".repeat(MAX_NODE_LEN);
+        for name in [
+            "a",
+            "a.b",
+            "servers.web1.cpu",
+            "x-y_z:1",
+            long_node.as_str(),
+        ] {
+            assert!(is_simple_name(name.as_bytes()), "{name}");
+        }
+        let too_long_node = "a".repeat(MAX_NODE_LEN + 1);
+        for name in [
+            "",
+            ".",
+            "a.",
+            ".a",
+            "a..b",
+            "a b",
+            "a;b=c",
+            "M\u{fc}n",
+            too_long_node.as_str(),
+        ] {
+            assert!(!is_simple_name(name.as_bytes()), "{name}");
+        }
+    }
 
     fn err(name: &str) -> NameError {
         MetricPath::new(name).expect_err(name)

@@ -548,6 +548,7 @@ impl RoutedStats {
             total.connects += s.connects;
             total.connect_failures += s.connect_failures;
             total.disconnects += s.disconnects;
+            total.stalls += s.stalls;
             total.periodic_reconnects += s.periodic_reconnects;
             total.spooled += s.spooled;
             total.unspooled += s.unspooled;

@@ -53,9 +53,9 @@ pub enum NamingStyle {
 #[non_exhaustive]
 pub enum BuildError {
     /// The address was not `host:port` (or `host`, for the protocol's
-    /// default port; IPv6 literals in brackets).
-    #[error("address {0:?} is not host:port")]
-    Address(String),
+    /// default port; IPv6 literals in brackets): the error names the offset.
+    #[error(transparent)]
+    Address(#[from] graphite_proto::AddressError),
     /// The prefix is not a plain Graphite path.
     #[error("prefix {prefix:?} is not a plain Graphite path: {source}")]
     Prefix {
@@ -305,30 +305,11 @@ fn plain_path(prefix: &str) -> Result<MetricPath, NameError> {
     Ok(path)
 }
 
-/// `host:port`, `host`, `[v6]:port` or `[v6]`.
+/// `host:port`, `host`, `[v6]:port` or `[v6]`, by graphite-proto's one
+/// parser.
 fn split_address(address: &str, default_port: u16) -> Result<(String, u16), BuildError> {
-    let bad = || BuildError::Address(address.to_owned());
-    let (host, port) = if let Some(rest) = address.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
-        match after.strip_prefix(':') {
-            Some(port) => (host, Some(port)),
-            None if after.is_empty() => (host, None),
-            None => return Err(bad()),
-        }
-    } else {
-        match address.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (address, None),
-        }
-    };
-    if host.is_empty() || host.contains(':') && !address.starts_with('[') {
-        return Err(bad());
-    }
-    let port = match port {
-        Some(p) => p.parse().map_err(|_| bad())?,
-        None => default_port,
-    };
-    Ok((host.to_owned(), port))
+    let address: graphite_proto::Address = address.parse()?;
+    Ok((address.host().to_owned(), address.port_or(default_port)))
 }
 
 #[cfg(test)]

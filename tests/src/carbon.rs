@@ -82,6 +82,10 @@ pub struct CarbonOptions {
     /// (`GRAPHITE_URL`; turns on `ENABLE_TAGS`). Without it, tag updates
     /// go to a port where nothing listens.
     pub tag_db: Option<u16>,
+    /// Carbon's `MAX_UPDATES_PER_SECOND` (default 100,000: the writer keeps
+    /// up). A low value makes the writer lag as a busy carbon's does: with
+    /// `S` series cached, one write pass takes about `S / value` seconds.
+    pub max_updates_per_second: Option<u32>,
 }
 
 /// A running carbon-cache with its own temporary directory and ports.
@@ -185,7 +189,7 @@ impl Carbon {
              ENABLE_LOGROTATION = False\n\
              USER =\n\
              MAX_CACHE_SIZE = inf\n\
-             MAX_UPDATES_PER_SECOND = 100000\n\
+             MAX_UPDATES_PER_SECOND = {updates}\n\
              MAX_CREATES_PER_MINUTE = inf\n\
              CACHE_WRITE_STRATEGY = sorted\n\
              LINE_RECEIVER_INTERFACE = 127.0.0.1\n\
@@ -206,6 +210,7 @@ impl Carbon {
             udp = self.udp_port,
             pickle = self.pickle_port,
             query = free_tcp_port(),
+            updates = options.max_updates_per_second.unwrap_or(100_000),
             tags = if options.tags || options.tag_db.is_some() {
                 "True"
             } else {

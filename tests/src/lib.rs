@@ -25,6 +25,7 @@ pub mod routing;
 pub mod runtime;
 pub mod sink;
 pub mod statsd;
+pub mod storm;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -88,6 +88,11 @@ impl CrashReceiver {
         self.child = Some(child);
     }
 
+    /// The process id, while running (to stop it with SIGSTOP).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILLs it: what its kernel held unread is lost.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -116,6 +116,8 @@ impl AnyClient {
 /// is dropped after it, so that the last handle's flush can still run.
 pub struct AnySender {
     sink: Box<dyn Sink>,
+    /// The same sender, for what only it tells (the hand-over counters).
+    sender: Sender,
     started: Started,
 }
 
@@ -130,9 +132,15 @@ impl AnySender {
         let started = runtime.start()?;
         let sender = started.within(|rt| Sender::spawn(rt, host, port, config))?;
         Ok(Self {
-            sink: Box::new(sender),
+            sink: Box::new(sender.clone()),
+            sender,
             started,
         })
+    }
+
+    /// Lock acquisitions, driver wake-ups and loop turns so far.
+    pub fn driver_counters(&self) -> graphite_driver::DriverCounters {
+        self.sender.driver_counters()
     }
 
     /// The runtime it runs on.

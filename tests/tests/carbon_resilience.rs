@@ -3,13 +3,14 @@
 
 use std::sync::Mutex;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use graphite_proto::sender::{OverflowPolicy, ReplayWindow, SenderConfig, Stats};
 use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 use graphite_tests::carbon::{Carbon, CarbonOptions};
 use graphite_tests::process;
 use graphite_tests::runtime::{AnySender, Runtime};
+use graphite_tests::storm::{self, names, now, wait_stored};
 
 /// The storms load both cores, and the stalled-carbon test spins one: run
 /// one test of this file at a time, so a carbon that lags measures the
@@ -19,56 +20,9 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const SERIES: usize = 1_000;
 const STAMPS: i64 = 200;
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn series(runtime: Runtime, tag: &str) -> Vec<MetricPath> {
-    (0..SERIES)
-        .map(|i| {
-            let name = format!("storm.{}.{tag}.s{i}", runtime.name().replace('-', "_"));
-            MetricPath::new(&name).expect("valid")
-        })
-        .collect()
-}
-
-/// The series' names, as carbon's fetch takes them.
-fn names(series: &[MetricPath]) -> Vec<String> {
-    series.iter().map(|p| p.as_str().to_owned()).collect()
-}
-
-/// Counts, per series, the stored points of `base..base + STAMPS`.
-fn stored_count(carbon: &Carbon, names: &[String], base: i64) -> usize {
-    let stored = carbon.fetch(names, base - 1, base + STAMPS + 1);
-    stored
-        .values()
-        .map(|points| {
-            points
-                .iter()
-                .filter(|(t, _)| (base..base + STAMPS).contains(t))
-                .count()
-        })
-        .sum()
-}
-
-/// Waits until `want` points are stored or `timeout` passes; returns the count.
-fn wait_stored(
-    carbon: &Carbon,
-    names: &[String],
-    base: i64,
-    want: usize,
-    timeout: Duration,
-) -> usize {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let n = stored_count(carbon, names, base);
-        if n >= want || Instant::now() >= deadline {
-            return n;
-        }
-        thread::sleep(Duration::from_millis(500));
-    }
+    let prefix = format!("storm.{}.{tag}", runtime.name().replace('-', "_"));
+    storm::series(&prefix, SERIES)
 }
 
 /// A process spinning on one core for as long as it lives: the storm runs
@@ -181,7 +135,7 @@ fn storm(runtime: Runtime, replay: bool) -> (Stats, usize, String) {
     let stored = wait_stored(
         &carbon,
         &names,
-        base,
+        (base, STAMPS),
         total.min(want.max(1)),
         Duration::from_secs(120),
     );

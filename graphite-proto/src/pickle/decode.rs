@@ -6,8 +6,22 @@
 //! received: lengths in the input are checked against the bytes present
 //! before anything is read, so working memory grows linearly with the frame
 //! and never with what a length field claims.
-
-use std::collections::HashMap;
+//!
+//! # Memory
+//!
+//! Linear is not enough: one byte of pickle can make a stack entry and an
+//! object of 20 bytes, and a memo reference of two bytes can put the same
+//! item in the list again, each becoming a decoded datapoint of
+//! `size_of::<Result<Datapoint, ItemError>>()` bytes. So the decoder keeps
+//! account of every buffer it grows (their capacities, the decoded frame
+//! included) and refuses a frame whose decoding would take more than
+//! [`MEMORY_MULTIPLE`] times its length plus [`MEMORY_FLOOR`], with
+//! [`FrameError::OverBudget`]. A frame of carbon's 1 MiB maximum can
+//! therefore hold at most 16 MiB and 64 KiB while it is decoded (the test
+//! `tests/pickle_memory.rs` measures it with a counting allocator). Real
+//! frames need well under half of that (measured at the maximum size: 4.2
+//! times their length for CPython's protocol 2 with memo, 6.5 for this
+//! crate's encoder), so none is refused.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -16,6 +30,26 @@ use crate::datapoint::{Datapoint, timestamp_from_f64};
 use crate::path::{MetricPath, NameError};
 use crate::plaintext::parse_value;
 use crate::value::{Value, ValueError};
+
+/// Working memory a frame may take while it is decoded, per byte of its
+/// payload: see the module's notes on memory.
+pub const MEMORY_MULTIPLE: usize = 16;
+
+/// Working memory any frame may take, however short: small frames are
+/// allowed their fixed costs.
+pub const MEMORY_FLOOR: usize = 64 * 1024;
+
+/// The working memory a frame of `len` payload bytes may take while it is
+/// decoded: `MEMORY_MULTIPLE * len + MEMORY_FLOOR`.
+///
+/// ```
+/// use graphite_proto::pickle::{DEFAULT_MAX_FRAME_LEN, memory_budget};
+/// assert_eq!(memory_budget(DEFAULT_MAX_FRAME_LEN), 16 * (1 << 20) + 64 * 1024);
+/// ```
+pub const fn memory_budget(len: usize) -> usize {
+    len.saturating_mul(MEMORY_MULTIPLE)
+        .saturating_add(MEMORY_FLOOR)
+}
 
 /// A frame that cannot be read at all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +72,21 @@ pub enum FrameError {
         offset: usize,
         /// What was wrong.
         reason: MalformedReason,
+    },
+    /// Decoding the payload would take more memory than its
+    /// [`memory_budget`]: a pickle built to inflate (many tiny objects,
+    /// memo references repeated, a memo key far out). The frame was
+    /// consumed; decoding can go on with the next one.
+    #[error(
+        "pickle of {len} bytes needs more than its {budget}-byte memory budget (at byte {offset})"
+    )]
+    OverBudget {
+        /// Offset in the payload where the budget ran out.
+        offset: usize,
+        /// The payload's length.
+        len: usize,
+        /// The budget, [`memory_budget`] of `len`.
+        budget: usize,
     },
 }
 
@@ -169,34 +218,63 @@ impl PickleDecoder {
     }
 }
 
-/// Unpickles one frame's payload (without the length prefix).
+/// Unpickles one frame's payload (without the length prefix), within its
+/// [`memory_budget`].
 pub fn decode_payload(payload: &Bytes) -> Result<Frame, FrameError> {
     let mut vm = Machine::new(payload);
-    let root = vm
-        .run()
-        .map_err(|(offset, reason)| FrameError::Malformed { offset, reason })?;
-    let items = match vm.objects[root as usize] {
-        Obj::List(l) => vm.lists[l as usize].clone(),
-        Obj::Tuple { start, len } => vm.children[start as usize..(start + len) as usize].to_vec(),
-        _ => {
-            return Err(FrameError::Malformed {
-                offset: payload.len(),
-                reason: MalformedReason::NotASequence,
-            });
-        }
+    let failed = |(offset, stop)| match stop {
+        Stop::Malformed(reason) => FrameError::Malformed { offset, reason },
+        Stop::OverBudget => FrameError::OverBudget {
+            offset,
+            len: payload.len(),
+            budget: memory_budget(payload.len()),
+        },
     };
-    Ok(items
-        .iter()
-        .enumerate()
-        .map(|(index, &item)| vm.datapoint(item).map_err(|kind| ItemError { index, kind }))
-        .collect())
+    let root = vm.run().map_err(failed)?;
+    // What the machine left of the budget pays for the decoded frame.
+    let mut budget = std::mem::replace(&mut vm.budget, Budget { left: 0 });
+    let Some(items) = vm.sequence(root) else {
+        return Err(FrameError::Malformed {
+            offset: payload.len(),
+            reason: MalformedReason::NotASequence,
+        });
+    };
+    let over = || failed((payload.len(), Stop::OverBudget));
+    budget
+        .charge(
+            items
+                .len()
+                .saturating_mul(size_of::<Result<Datapoint, ItemError>>()),
+        )
+        .ok_or_else(over)?;
+    let mut frame = Vec::with_capacity(items.len());
+    for (index, &item) in items.iter().enumerate() {
+        // A path that is copied rather than sliced (tagged, or protocol-0
+        // text) costs its bytes again, and a little more.
+        let copied = vm.copied_path_len(item);
+        if copied > 0 {
+            budget
+                .charge(copied.saturating_mul(2).saturating_add(COPY_OVERHEAD))
+                .ok_or_else(over)?;
+        }
+        frame.push(vm.datapoint(item).map_err(|kind| ItemError { index, kind }));
+    }
+    Ok(frame)
 }
 
-/// A pickled object. Strings are ranges of the payload; containers hold
-/// indices into [`Machine::objects`].
+/// What a copied path costs beyond twice its length: the allocations'
+/// headers and the tag list made while it is checked.
+const COPY_OVERHEAD: usize = 128;
+
+/// A pickled object, 16 bytes. Strings are ranges of the payload;
+/// containers hold indices into [`Machine::objects`].
 #[derive(Clone, Copy, Debug)]
 enum Obj {
-    Int(i128),
+    Int(i64),
+    /// Above `i64::MAX`, up to `u64::MAX`.
+    UInt(u64),
+    /// Beyond 64 bits but within 128: used as a float, as before.
+    Wide(f64),
     BigInt,
     Float(f64),
     /// Text or bytes: `start..start + len` of the payload.
@@ -216,39 +294,105 @@ enum Obj {
     None,
 }
 
+impl Obj {
+    fn int(i: i128) -> Self {
+        i64::try_from(i)
+            .map(Self::Int)
+            .or_else(|_| u64::try_from(i).map(Self::UInt))
+            .unwrap_or(Self::Wide(i as f64))
+    }
+}
+
+/// Why the machine stopped.
+#[derive(Clone, Copy, Debug)]
+enum Stop {
+    Malformed(MalformedReason),
+    OverBudget,
+}
+
+type Fail = (usize, Stop);
+
+/// Bytes of working memory left to a frame.
+#[derive(Debug)]
+struct Budget {
+    left: usize,
+}
+
+impl Budget {
+    /// Takes `bytes` from what is left; `None` when there is not enough.
+    #[must_use]
+    fn charge(&mut self, bytes: usize) -> Option<()> {
+        self.left = self.left.checked_sub(bytes)?;
+        Some(())
+    }
+
+    /// Makes room in `v` for `additional` more elements, charging what its
+    /// capacity grows by. Growth doubles, as `Vec` does, but never past
+    /// what is left: the capacities never add up to more than the budget.
+    #[must_use]
+    fn reserve<T>(&mut self, v: &mut Vec<T>, additional: usize) -> Option<()> {
+        let needed = v.len().checked_add(additional)?;
+        let old = v.capacity();
+        if needed <= old {
+            return Some(());
+        }
+        let size = size_of::<T>().max(1);
+        let affordable = old.saturating_add(self.left / size);
+        if needed > affordable {
+            return None;
+        }
+        let target = needed.max(old.saturating_mul(2)).max(4).min(affordable);
+        v.reserve_exact(target - v.len());
+        self.charge((v.capacity() - old).saturating_mul(size))
+    }
+}
+
 /// Stack entries are object indices; `MARK` is kept apart, as CPython's
 /// metastack does.
 struct Machine<'a> {
     input: &'a Bytes,
     pos: usize,
+    budget: Budget,
     objects: Vec<Obj>,
     children: Vec<u32>,
     lists: Vec<Vec<u32>>,
     texts: Vec<String>,
     stack: Vec<u32>,
-    marks: Vec<usize>,
-    memo: HashMap<u64, u32>,
+    marks: Vec<u32>,
+    /// Memo key to object; [`NO_MEMO`] where no key was stored. Dense, as
+    /// picklers number their memo from 0; a key far out is paid for.
+    memo: Vec<u32>,
+    /// Keys stored, for `MEMOIZE` (CPython's `len(memo)`).
+    memo_len: u64,
 }
 
-type Fail = (usize, MalformedReason);
+const NO_MEMO: u32 = u32::MAX;
 
 impl<'a> Machine<'a> {
     fn new(input: &'a Bytes) -> Self {
         Self {
             input,
             pos: 0,
+            budget: Budget {
+                left: memory_budget(input.len()),
+            },
             objects: Vec::new(),
             children: Vec::new(),
             lists: Vec::new(),
             texts: Vec::new(),
             stack: Vec::new(),
             marks: Vec::new(),
-            memo: HashMap::new(),
+            memo: Vec::new(),
+            memo_len: 0,
         }
     }
 
     fn fail(&self, reason: MalformedReason) -> Fail {
-        (self.pos, reason)
+        (self.pos, Stop::Malformed(reason))
+    }
+
+    fn over_budget(&self) -> Fail {
+        (self.pos, Stop::OverBudget)
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], Fail> {
@@ -257,7 +401,7 @@ impl<'a> Machine<'a> {
             .pos
             .checked_add(n)
             .and_then(|end| input.get(self.pos..end))
-            .ok_or((self.pos, MalformedReason::Truncated))?;
+            .ok_or(self.fail(MalformedReason::Truncated))?;
         self.pos += n;
         Ok(bytes)
     }
@@ -276,17 +420,29 @@ impl<'a> Machine<'a> {
         let end = rest
             .iter()
             .position(|&b| b == b'\n')
-            .ok_or((self.pos, MalformedReason::Truncated))?;
+            .ok_or(self.fail(MalformedReason::Truncated))?;
         let line =
             std::str::from_utf8(&rest[..end]).map_err(|_| self.fail(MalformedReason::BadText))?;
         self.pos += end + 1;
         Ok(line)
     }
 
-    fn push(&mut self, obj: Obj) {
+    /// Pushes an object index on the stack.
+    fn push_index(&mut self, index: u32) -> Result<(), Fail> {
+        self.budget
+            .reserve(&mut self.stack, 1)
+            .ok_or(self.over_budget())?;
+        self.stack.push(index);
+        Ok(())
+    }
+
+    fn push(&mut self, obj: Obj) -> Result<(), Fail> {
+        self.budget
+            .reserve(&mut self.objects, 1)
+            .ok_or(self.over_budget())?;
         let index = self.objects.len() as u32;
         self.objects.push(obj);
-        self.stack.push(index);
+        self.push_index(index)
     }
 
     fn push_str(&mut self, len: usize) -> Result<(), Fail> {
@@ -295,73 +451,118 @@ impl<'a> Machine<'a> {
         self.push(Obj::Str {
             start: start as u32,
             len: len as u32,
-        });
-        Ok(())
+        })
     }
 
     fn pop(&mut self) -> Result<u32, Fail> {
-        if self.marks.last().is_some_and(|&m| m >= self.stack.len()) {
+        if self
+            .marks
+            .last()
+            .is_some_and(|&m| m as usize >= self.stack.len())
+        {
             return Err(self.fail(MalformedReason::StackUnderflow));
         }
         self.stack
             .pop()
-            .ok_or((self.pos, MalformedReason::StackUnderflow))
+            .ok_or(self.fail(MalformedReason::StackUnderflow))
     }
 
-    fn pop_mark(&mut self) -> Result<Vec<u32>, Fail> {
-        let mark = self
-            .marks
+    /// Where the innermost mark's items start on the stack (the mark is
+    /// popped).
+    fn pop_mark(&mut self) -> Result<usize, Fail> {
+        self.marks
             .pop()
-            .ok_or((self.pos, MalformedReason::NoMark))?;
-        Ok(self.stack.split_off(mark))
+            .map(|m| m as usize)
+            .ok_or(self.fail(MalformedReason::NoMark))
     }
 
-    fn make_tuple(&mut self, items: &[u32]) {
-        let start = self.children.len() as u32;
-        self.children.extend_from_slice(items);
-        self.push(Obj::Tuple {
-            start,
-            len: items.len() as u32,
-        });
-    }
-
-    fn top_n(&mut self, n: usize) -> Result<Vec<u32>, Fail> {
-        let floor = self.marks.last().copied().unwrap_or(0);
+    /// Where the top `n` items start, if they are above the innermost mark.
+    fn top_n(&self, n: usize) -> Result<usize, Fail> {
+        let floor = self.marks.last().map_or(0, |&m| m as usize);
         if self.stack.len() < floor + n {
             return Err(self.fail(MalformedReason::StackUnderflow));
         }
-        Ok(self.stack.split_off(self.stack.len() - n))
+        Ok(self.stack.len() - n)
     }
 
-    fn append(&mut self, list: u32, items: &[u32]) -> Result<(), Fail> {
-        match self.objects[list as usize] {
-            Obj::List(l) => {
-                self.lists[l as usize].extend_from_slice(items);
-                Ok(())
-            }
-            _ => Err(self.fail(MalformedReason::NotAList)),
-        }
+    /// Replaces `stack[from..]` by a tuple of them.
+    fn make_tuple(&mut self, from: usize) -> Result<(), Fail> {
+        let len = self.stack.len() - from;
+        self.budget
+            .reserve(&mut self.children, len)
+            .ok_or(self.over_budget())?;
+        let start = self.children.len() as u32;
+        self.children.extend_from_slice(&self.stack[from..]);
+        self.stack.truncate(from);
+        self.push(Obj::Tuple {
+            start,
+            len: len as u32,
+        })
+    }
+
+    /// Replaces `stack[from..]` by a list of them.
+    fn make_list(&mut self, from: usize) -> Result<(), Fail> {
+        self.budget
+            .reserve(&mut self.lists, 1)
+            .ok_or(self.over_budget())?;
+        let mut items = Vec::new();
+        self.budget
+            .reserve(&mut items, self.stack.len() - from)
+            .ok_or(self.over_budget())?;
+        items.extend_from_slice(&self.stack[from..]);
+        self.stack.truncate(from);
+        self.lists.push(items);
+        self.push(Obj::List(self.lists.len() as u32 - 1))
+    }
+
+    /// Appends `stack[from..]` to the list just below them.
+    fn append_from(&mut self, from: usize) -> Result<(), Fail> {
+        let Some(&list) = from.checked_sub(1).and_then(|i| self.stack.get(i)) else {
+            return Err(self.fail(MalformedReason::StackUnderflow));
+        };
+        let Obj::List(l) = self.objects[list as usize] else {
+            return Err(self.fail(MalformedReason::NotAList));
+        };
+        let items = &mut self.lists[l as usize];
+        self.budget
+            .reserve(items, self.stack.len() - from)
+            .ok_or((self.pos, Stop::OverBudget))?;
+        items.extend_from_slice(&self.stack[from..]);
+        self.stack.truncate(from);
+        Ok(())
     }
 
     fn memo_put(&mut self, key: u64) -> Result<(), Fail> {
         let top = *self
             .stack
             .last()
-            .ok_or((self.pos, MalformedReason::StackUnderflow))?;
-        self.memo.insert(key, top);
+            .ok_or(self.fail(MalformedReason::StackUnderflow))?;
+        let slot = usize::try_from(key).map_err(|_| self.over_budget())?;
+        if slot >= self.memo.len() {
+            let more = slot - self.memo.len() + 1;
+            self.budget
+                .reserve(&mut self.memo, more)
+                .ok_or(self.over_budget())?;
+            self.memo.resize(slot + 1, NO_MEMO);
+        }
+        if self.memo[slot] == NO_MEMO {
+            self.memo_len += 1;
+        }
+        self.memo[slot] = top;
         Ok(())
     }
 
     fn memo_get(&mut self, key: u64) -> Result<(), Fail> {
-        let obj = *self
-            .memo
-            .get(&key)
-            .ok_or((self.pos, MalformedReason::MissingMemo(key)))?;
-        self.stack.push(obj);
-        Ok(())
+        let obj = usize::try_from(key)
+            .ok()
+            .and_then(|slot| self.memo.get(slot))
+            .copied()
+            .filter(|&obj| obj != NO_MEMO)
+            .ok_or(self.fail(MalformedReason::MissingMemo(key)))?;
+        self.push_index(obj)
     }
 
-    fn push_long(&mut self, bytes: &[u8]) {
+    fn push_long(&mut self, bytes: &[u8]) -> Result<(), Fail> {
         let obj = if bytes.is_empty() {
             Obj::Int(0)
         } else if bytes.len() <= 16 {
@@ -372,22 +573,44 @@ impl<'a> Machine<'a> {
             };
             let mut le = [fill; 16];
             le[..bytes.len()].copy_from_slice(bytes);
-            Obj::Int(i128::from_le_bytes(le))
+            Obj::int(i128::from_le_bytes(le))
         } else {
             Obj::BigInt
         };
-        self.push(obj);
+        self.push(obj)
     }
 
     fn text_number(&self, text: &str) -> Result<Obj, Fail> {
         let text = text.strip_suffix('L').unwrap_or(text);
         if let Ok(i) = text.parse::<i128>() {
-            return Ok(Obj::Int(i));
+            return Ok(Obj::int(i));
         }
         if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') && !text.is_empty() {
             return Ok(Obj::BigInt);
         }
         Err(self.fail(MalformedReason::BadText))
+    }
+
+    /// Protocol 0's `V` argument, up to its newline, decoded and kept.
+    fn push_unicode(&mut self) -> Result<(), Fail> {
+        let start = self.pos;
+        let end = self.input[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or(self.fail(MalformedReason::Truncated))?;
+        let raw = &self.input[start..start + end];
+        // Latin-1 bytes take two bytes of UTF-8: at most twice the input.
+        let most = raw.len().saturating_mul(2);
+        self.budget
+            .reserve(&mut self.texts, 1)
+            .and_then(|()| self.budget.charge(most))
+            .ok_or(self.over_budget())?;
+        let text =
+            raw_unicode_escape(raw).ok_or((start, Stop::Malformed(MalformedReason::BadText)))?;
+        self.budget.left += most.saturating_sub(text.capacity());
+        self.pos += end + 1;
+        self.texts.push(text);
+        self.push(Obj::Text(self.texts.len() as u32 - 1))
     }
 
     /// Runs to `STOP` and returns the result object.
@@ -402,63 +625,56 @@ impl<'a> Machine<'a> {
                 op::FRAME => {
                     self.take(8)?;
                 }
-                op::MARK => self.marks.push(self.stack.len()),
-                op::EMPTY_LIST => {
-                    self.lists.push(Vec::new());
-                    self.push(Obj::List(self.lists.len() as u32 - 1));
+                op::MARK => {
+                    self.budget
+                        .reserve(&mut self.marks, 1)
+                        .ok_or(self.over_budget())?;
+                    self.marks.push(self.stack.len() as u32);
                 }
+                op::EMPTY_LIST => self.make_list(self.stack.len())?,
                 op::LIST => {
-                    let items = self.pop_mark()?;
-                    self.lists.push(items);
-                    self.push(Obj::List(self.lists.len() as u32 - 1));
+                    let from = self.pop_mark()?;
+                    self.make_list(from)?;
                 }
-                op::EMPTY_TUPLE => self.make_tuple(&[]),
+                op::EMPTY_TUPLE => self.make_tuple(self.stack.len())?,
                 op::TUPLE => {
-                    let items = self.pop_mark()?;
-                    self.make_tuple(&items);
+                    let from = self.pop_mark()?;
+                    self.make_tuple(from)?;
                 }
                 op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
-                    let items = self.top_n(usize::from(code - op::TUPLE1 + 1))?;
-                    self.make_tuple(&items);
+                    let from = self.top_n(usize::from(code - op::TUPLE1 + 1))?;
+                    self.make_tuple(from)?;
                 }
                 op::APPEND => {
-                    let item = self.pop()?;
-                    let list = *self
-                        .stack
-                        .last()
-                        .ok_or((self.pos, MalformedReason::StackUnderflow))?;
-                    self.append(list, &[item])?;
+                    let from = self.top_n(1)?;
+                    self.append_from(from)?;
                 }
                 op::APPENDS => {
-                    let items = self.pop_mark()?;
-                    let list = *self
-                        .stack
-                        .last()
-                        .ok_or((self.pos, MalformedReason::StackUnderflow))?;
-                    self.append(list, &items)?;
+                    let from = self.pop_mark()?;
+                    self.append_from(from)?;
                 }
                 op::BININT => {
                     let v = i32::from_le_bytes(self.take_array()?);
-                    self.push(Obj::Int(i128::from(v)));
+                    self.push(Obj::Int(i64::from(v)))?;
                 }
                 op::BININT1 => {
                     let [v] = self.take_array()?;
-                    self.push(Obj::Int(i128::from(v)));
+                    self.push(Obj::Int(i64::from(v)))?;
                 }
                 op::BININT2 => {
                     let v = u16::from_le_bytes(self.take_array()?);
-                    self.push(Obj::Int(i128::from(v)));
+                    self.push(Obj::Int(i64::from(v)))?;
                 }
                 op::LONG1 => {
                     let [n] = self.take_array()?;
                     let bytes = self.take(usize::from(n))?;
-                    self.push_long(bytes);
+                    self.push_long(bytes)?;
                 }
                 op::LONG4 => {
                     let n = i32::from_le_bytes(self.take_array()?);
                     let n = usize::try_from(n).map_err(|_| self.fail(MalformedReason::BadText))?;
                     let bytes = self.take(n)?;
-                    self.push_long(bytes);
+                    self.push_long(bytes)?;
                 }
                 op::INT => {
                     let obj = match self.take_line()? {
@@ -466,23 +682,23 @@ impl<'a> Machine<'a> {
                         "01" => Obj::Int(1),
                         text => self.text_number(text)?,
                     };
-                    self.push(obj);
+                    self.push(obj)?;
                 }
                 op::LONG => {
                     let text = self.take_line()?;
                     let obj = self.text_number(text)?;
-                    self.push(obj);
+                    self.push(obj)?;
                 }
                 op::FLOAT => {
                     let text = self.take_line()?;
                     let v = text
                         .parse()
                         .map_err(|_| self.fail(MalformedReason::BadText))?;
-                    self.push(Obj::Float(v));
+                    self.push(Obj::Float(v))?;
                 }
                 op::BINFLOAT => {
                     let v = f64::from_be_bytes(self.take_array()?);
-                    self.push(Obj::Float(v));
+                    self.push(Obj::Float(v))?;
                 }
                 op::BINUNICODE | op::BINSTRING => {
                     let n = u32::from_le_bytes(self.take_array()?);
@@ -508,27 +724,16 @@ impl<'a> Machine<'a> {
                         .and_then(|l| l.strip_suffix('\''))
                         .or_else(|| line.strip_prefix('"').and_then(|l| l.strip_suffix('"')))
                         .filter(|body| !body.contains('\\'))
-                        .ok_or((start, MalformedReason::BadText))?;
+                        .ok_or((start, Stop::Malformed(MalformedReason::BadText)))?;
                     self.push(Obj::Str {
                         start: (start + 1) as u32,
                         len: body.len() as u32,
-                    });
+                    })?;
                 }
-                op::UNICODE => {
-                    let start = self.pos;
-                    let end = self.input[start..]
-                        .iter()
-                        .position(|&b| b == b'\n')
-                        .ok_or((start, MalformedReason::Truncated))?;
-                    let text = raw_unicode_escape(&self.input[start..start + end])
-                        .ok_or((start, MalformedReason::BadText))?;
-                    self.pos += end + 1;
-                    self.texts.push(text);
-                    self.push(Obj::Text(self.texts.len() as u32 - 1));
-                }
-                op::NONE => self.push(Obj::None),
-                op::NEWTRUE => self.push(Obj::Int(1)),
-                op::NEWFALSE => self.push(Obj::Int(0)),
+                op::UNICODE => self.push_unicode()?,
+                op::NONE => self.push(Obj::None)?,
+                op::NEWTRUE => self.push(Obj::Int(1))?,
+                op::NEWFALSE => self.push(Obj::Int(0))?,
                 op::BINPUT => {
                     let [k] = self.take_array()?;
                     self.memo_put(u64::from(k))?;
@@ -544,10 +749,7 @@ impl<'a> Machine<'a> {
                         .map_err(|_| self.fail(MalformedReason::BadText))?;
                     self.memo_put(k)?;
                 }
-                op::MEMOIZE => {
-                    let k = self.memo.len() as u64;
-                    self.memo_put(k)?;
-                }
+                op::MEMOIZE => self.memo_put(self.memo_len)?,
                 op::BINGET => {
                     let [k] = self.take_array()?;
                     self.memo_get(u64::from(k))?;
@@ -563,7 +765,12 @@ impl<'a> Machine<'a> {
                         .map_err(|_| self.fail(MalformedReason::BadText))?;
                     self.memo_get(k)?;
                 }
-                other => return Err((self.pos - 1, MalformedReason::UnsupportedOpcode(other))),
+                other => {
+                    return Err((
+                        self.pos - 1,
+                        Stop::Malformed(MalformedReason::UnsupportedOpcode(other)),
+                    ));
+                }
             }
         }
     }
@@ -586,14 +793,32 @@ impl<'a> Machine<'a> {
         }
     }
 
+    /// The length of an item's path if making it copies the path (tagged
+    /// names are rewritten, protocol-0 text was decoded); 0 if the path is
+    /// a slice of the payload or the item is refused before.
+    fn copied_path_len(&self, item: u32) -> usize {
+        let Ok((path, _)) = self.pair(item) else {
+            return 0;
+        };
+        match self.objects[path as usize] {
+            Obj::Str { start, len } => {
+                let bytes = &self.input[start as usize..(start + len) as usize];
+                if bytes.contains(&b';') {
+                    bytes.len()
+                } else {
+                    0
+                }
+            }
+            Obj::Text(t) => self.texts[t as usize].len(),
+            _ => 0,
+        }
+    }
+
     fn number(&self, obj: u32) -> Option<Value> {
         match self.objects[obj as usize] {
-            Obj::Int(i) => i64::try_from(i)
-                .map(Value::Int)
-                .or_else(|_| u64::try_from(i).map(Value::UInt))
-                .ok()
-                .or(Some(Value::Float(i as f64))),
-            Obj::Float(f) => Some(Value::Float(f)),
+            Obj::Int(i) => Some(Value::Int(i)),
+            Obj::UInt(u) => Some(Value::UInt(u)),
+            Obj::Wide(f) | Obj::Float(f) => Some(Value::Float(f)),
             Obj::Str { start, len } => {
                 let text = std::str::from_utf8(&self.input[start as usize..(start + len) as usize])
                     .ok()?;

@@ -15,7 +15,8 @@ mod decode;
 pub(crate) mod encode;
 
 pub use decode::{
-    Frame, FrameError, ItemError, ItemErrorKind, MalformedReason, PickleDecoder, decode_payload,
+    Frame, FrameError, ItemError, ItemErrorKind, MEMORY_FLOOR, MEMORY_MULTIPLE, MalformedReason,
+    PickleDecoder, decode_payload, memory_budget,
 };
 pub use encode::{PickleEncodeError, PickleEncoder};
 

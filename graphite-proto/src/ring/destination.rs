@@ -1,8 +1,10 @@
 //! A carbon destination as carbon's `DESTINATIONS` writes it:
-//! `host:port[:instance]`.
+//! `host:port[:instance]`, its `host:port` read by [`Address`].
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::address::{Address, AddressError, check_host_bytes};
 
 /// One carbon (a cache or a relay) in a ring: host, port and an optional
 /// instance name.
@@ -81,21 +83,27 @@ pub enum DestinationError {
     },
 }
 
-/// Printable ASCII, no whitespace, no brackets.
-fn check_text(text: &str, base: usize, allow_colon: bool) -> Result<(), DestinationError> {
-    for (offset, byte) in text.bytes().enumerate() {
-        let ok = byte.is_ascii_graphic()
-            && byte != b'['
-            && byte != b']'
-            && (allow_colon || byte != b':');
-        if !ok {
-            return Err(DestinationError::InvalidByte {
-                byte,
-                offset: base + offset,
-            });
+impl From<AddressError> for DestinationError {
+    /// The `host:port` part's error, as a destination reports it.
+    fn from(e: AddressError) -> Self {
+        match e {
+            AddressError::Empty => Self::Empty,
+            AddressError::UnclosedBracket { .. } | AddressError::AfterBracket { .. } => {
+                Self::UnclosedBracket
+            }
+            AddressError::InvalidPort { text, .. } => Self::InvalidPort { text },
+            AddressError::InvalidByte { byte, offset } => Self::InvalidByte { byte, offset },
+            // EmptyHost, and what cannot happen once the instance is cut off
+            // (a second ':' outside brackets).
+            _ => Self::EmptyHost,
         }
     }
-    Ok(())
+}
+
+/// An instance name: printable ASCII, no whitespace, no brackets.
+fn check_instance(text: &str, base: usize) -> Result<(), DestinationError> {
+    check_host_bytes(text, base, true)
+        .map_err(|(byte, offset)| DestinationError::InvalidByte { byte, offset })
 }
 
 impl Destination {
@@ -108,17 +116,9 @@ impl Destination {
     /// # Ok::<(), graphite_proto::ring::DestinationError>(())
     /// ```
     pub fn new(host: &str, port: u16) -> Result<Self, DestinationError> {
-        if host.is_empty() {
-            return Err(DestinationError::EmptyHost);
-        }
-        if port == 0 {
-            return Err(DestinationError::InvalidPort {
-                text: String::from("0"),
-            });
-        }
-        check_text(host, 0, true)?;
+        let address = Address::new(host, Some(port))?;
         Ok(Self {
-            host: host.to_owned(),
+            host: address.host().to_owned(),
             port,
             instance: None,
         })
@@ -136,7 +136,7 @@ impl Destination {
         if instance.is_empty() {
             return Err(DestinationError::EmptyInstance);
         }
-        check_text(instance, 0, true)?;
+        check_instance(instance, 0)?;
         self.instance = Some(instance.to_owned());
         Ok(self)
     }
@@ -185,46 +185,35 @@ impl FromStr for Destination {
         if s.is_empty() {
             return Err(DestinationError::Empty);
         }
-        let (host, host_at, rest, rest_at) = if let Some(inner) = s.strip_prefix('[') {
-            let close = inner.find("]:").ok_or(DestinationError::UnclosedBracket)?;
-            (
-                &inner[..close],
-                lead + 1,
-                &inner[close + 2..],
-                lead + close + 3,
-            )
+        // `host:port` is read by Address; the instance is what follows the
+        // colon after the port.
+        let port_at = if s.starts_with('[') {
+            let close = s.find(']').ok_or(DestinationError::UnclosedBracket)?;
+            (s.as_bytes().get(close + 1) == Some(&b':')).then_some(close + 2)
         } else {
-            let colon = s.find(':').ok_or(DestinationError::MissingPort)?;
-            (&s[..colon], lead, &s[colon + 1..], lead + colon + 1)
+            s.find(':').map(|colon| colon + 1)
         };
-        if host.is_empty() {
-            return Err(DestinationError::EmptyHost);
-        }
-        let bracketed = s.starts_with('[');
-        check_text(host, host_at, bracketed)?;
-        let (port_text, instance) = match rest.split_once(':') {
-            Some((port, instance)) => (port, Some((instance, rest_at + port.len() + 1))),
-            None => (rest, None),
+        let Some(port_at) = port_at else {
+            return match s.parse::<Address>() {
+                Ok(_) => Err(DestinationError::MissingPort),
+                Err(e) => Err(e.shifted(lead).into()),
+            };
         };
-        let port = port_text
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| port_text.parse::<u16>().ok())
-            .flatten()
-            .filter(|&p| p != 0)
-            .ok_or_else(|| DestinationError::InvalidPort {
-                text: port_text.to_owned(),
-            })?;
-        let instance = match instance {
+        let end = s[port_at..].find(':').map_or(s.len(), |i| port_at + i);
+        let address: Address = s[..end]
+            .parse()
+            .map_err(|e: AddressError| e.shifted(lead))?;
+        let port = address.port().ok_or(DestinationError::MissingPort)?;
+        let instance = match s.get(end + 1..) {
             None => None,
-            Some(("", _)) => return Err(DestinationError::EmptyInstance),
-            Some((name, at)) => {
-                check_text(name, at, true)?;
+            Some("") => return Err(DestinationError::EmptyInstance),
+            Some(name) => {
+                check_instance(name, lead + end + 1)?;
                 Some(name.to_owned())
             }
         };
         Ok(Self {
-            host: host.to_owned(),
+            host: address.host().to_owned(),
             port,
             instance,
         })

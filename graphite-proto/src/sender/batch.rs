@@ -4,7 +4,7 @@
 //! pickle frame, or one UDP datagram. Batches are encoded once, on `push`,
 //! and then only moved around as shared `Bytes`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
@@ -42,6 +42,9 @@ pub(crate) struct Batch {
     /// The spool record this batch was read from: removed from disk once
     /// the batch is written whole.
     pub(crate) spooled: Option<u64>,
+    /// When it was first written, on the connected clock: a replay copy
+    /// keeps it, so replaying does not extend its stay in the window.
+    pub(crate) first_written: Option<Duration>,
 }
 
 /// One datapoint cannot fit in a batch of the configured size.
@@ -158,6 +161,7 @@ impl BatchBuilder {
             datapoints: self.datapoints,
             replay: false,
             spooled: None,
+            first_written: None,
         };
         self.datapoints = 0;
         self.first_at = None;

@@ -32,9 +32,43 @@ pub enum OverflowPolicy {
 /// Bytes the kernel accepted, even bytes the peer acknowledged, can be lost
 /// when carbon dies: they may sit unread in its socket buffer or unwritten in
 /// its cache. Graphite stores one value per series and timestamp, so writing
-/// a datapoint twice is harmless for carbon-cache, and replaying the last
-/// seconds turns "lost in a restart" into "stored". The window is by age and
-/// size, not by TCP acknowledgement, for that reason.
+/// a datapoint twice is harmless for carbon-cache, and replaying what carbon
+/// may not have stored turns "lost in a restart" into "stored". The window
+/// is by age and size, not by TCP acknowledgement, for that reason.
+///
+/// # The defaults: the last 12 MiB, up to 60 s
+///
+/// What a SIGKILLed carbon loses is mostly its cache: everything it has
+/// read but not yet written to whisper. Its writer is throttled by
+/// `MAX_UPDATES_PER_SECOND` (500 in carbon's example configuration), one
+/// series per update, so with `S` series in its cache a write pass takes
+/// about `S / 500` seconds: 2 s for 1,000 series, 20 s for 10,000, and
+/// minutes on a busy carbon. Measured here (`tests/tests/lagging_carbon.rs`:
+/// 1,000 series, 20,000 points a second, the writer throttled to 100
+/// updates a second), carbon's writer was 5 s behind 6 s into the stream
+/// and 7.5-8.6 s behind 3.5 s after a restart (median over the series;
+/// 82,000 and 140,000-150,000 points received but not on disk) when it was
+/// killed. So the window's time bound must be carbon's lag, not the
+/// network's: 60 s by default, with room for a carbon slower than that
+/// test's.
+///
+/// The byte bound is the memory budget that time needs. A typical service
+/// (a few thousand series every 10 s, about 40 bytes a line) writes 1 to
+/// 2 MB a minute: the whole 60 s fit in a few MiB. A bulk send (a backfill,
+/// `graphite send` of a file) writes as fast as carbon reads, up to
+/// 10-12 MB/s (carbon parses about 300,000 lines a second), and the
+/// 200,000-point restart storm writes 6-9 MB in 10 s: 12 MiB covers that
+/// storm with a carbon 10 s behind, and the last second of a bulk send at
+/// carbon's full speed. Whichever bound is reached first wins: a slow
+/// sender replays its last 60 s, a fast one its last 12 MiB.
+///
+/// Age counts only while connected (a long outage does not age the
+/// window out), and is counted from a batch's *first* write: a replay
+/// does not renew it. So however often reconnects fail during a replay,
+/// the same batches are not replayed for ever; the window shrinks as
+/// connected time passes.
+///
+/// # What the network holds
 ///
 /// Besides the last `max_age`, the window always keeps what may still sit
 /// in the network when the connection dies: the bytes our kernel has not
@@ -47,11 +81,10 @@ pub enum OverflowPolicy {
 /// full coverage of a slow carbon (at 300 KB/s, loopback's receive queue
 /// held under 100 KB; ours, 4 MB).
 ///
-/// What replay cannot save: a carbon's in-memory cache, lost when carbon
-/// itself crashes, holds everything it has read but not yet written to
-/// whisper. That is carbon's to protect; the window saves it only when
-/// `max_age` is longer than carbon's write lag (a carbon minutes behind
-/// needs a window of minutes, and `max_bytes` to match its rate).
+/// What replay cannot save: a carbon further behind than the window (more
+/// than `max_age`, or more than `max_bytes` of what you send). Raise both
+/// for a carbon minutes behind, and [`SenderConfig::buffer_capacity`] with
+/// them: the window's copies count against the buffer.
 ///
 /// Switch it off ([`SenderConfig::replay`] = `None`) when the peer is a
 /// carbon-aggregator or anything else that sums or counts what it receives:
@@ -60,24 +93,26 @@ pub enum OverflowPolicy {
 /// missing ([`Stats::unconfirmed`](crate::sender::Stats::unconfirmed)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReplayWindow {
-    /// Keep batches written during this long (default 2 s).
+    /// Keep batches first written during the last this long of connected
+    /// time (default 60 s: longer than a busy carbon's writer lags).
     pub max_age: Duration,
     /// Bytes carbon may have received but not yet read (its socket's
     /// receive queue), kept whatever their age on top of what our own
     /// kernel still holds (default 1 MiB). See below.
     pub peer_unread: usize,
-    /// Keep at most this many bytes (default 6 MiB: Linux's default
-    /// send-queue maximum, `net.ipv4.tcp_wmem`'s 4 MiB, plus `peer_unread`
-    /// and a margin; raise it if you raised that); the oldest go first.
+    /// Keep at most this many bytes, whatever their age (default 12 MiB:
+    /// 10 s of the 200,000-point storm with margin, and more than Linux's
+    /// default send-queue maximum, `net.ipv4.tcp_wmem`'s 4 MiB, plus
+    /// `peer_unread`); the oldest go first.
     pub max_bytes: usize,
 }
 
 impl Default for ReplayWindow {
     fn default() -> Self {
         Self {
-            max_age: Duration::from_secs(2),
+            max_age: Duration::from_secs(60),
             peer_unread: 1 << 20,
-            max_bytes: 6 << 20,
+            max_bytes: 12 << 20,
         }
     }
 }
@@ -128,8 +163,9 @@ impl Default for Backoff {
 pub struct SenderConfig {
     /// Wire protocol (default plaintext).
     pub protocol: Protocol,
-    /// Most bytes buffered, replay copies included (default 10 MiB: the
-    /// default replay window's 6 MiB and 4 MiB waiting to be written).
+    /// Most bytes buffered, replay copies included (default 16 MiB: the
+    /// default replay window's 12 MiB and 4 MiB waiting to be written, 5 s
+    /// of the 200,000-point storm).
     pub buffer_capacity: usize,
     /// A batch is written once it reaches this many bytes (default 64 KiB;
     /// for pickle at most the frame limit, for UDP the datagram size)...
@@ -139,14 +175,21 @@ pub struct SenderConfig {
     pub batch_delay: Duration,
     /// When the buffer is full (default [`OverflowPolicy::DropNewest`]).
     pub overflow: OverflowPolicy,
-    /// Replay window (default on, 2 s / 4 MiB; always off for UDP).
+    /// Replay window (default on, the last 12 MiB up to 60 s; always off
+    /// for UDP).
     pub replay: Option<ReplayWindow>,
     /// Delays between connection attempts.
     pub backoff: Backoff,
     /// Give up a connection attempt after this long (default 5 s).
     pub connect_timeout: Duration,
-    /// A connection that accepts no byte for this long while data waits is
-    /// treated as down (default 10 s): a peer that stopped reading.
+    /// A connection whose peer acknowledges nothing for this long while
+    /// data waits is treated as down (default 10 s): a peer that stopped
+    /// reading. Where the adapter reports the socket's send queue
+    /// ([`Sender::on_send_queue`](crate::sender::Sender::on_send_queue)),
+    /// a queue that shrinks is progress, however slowly the peer reads;
+    /// elsewhere only a completed write is. The queue is sampled every
+    /// [`sample_period`](Self::sample_period) while a write waits, so a
+    /// stalled peer is detected within `write_timeout` plus one period.
     pub write_timeout: Duration,
     /// Reconnect this often even when healthy (default never), so that a
     /// load balancer spreads long-lived clients; DNS is resolved again.
@@ -193,7 +236,7 @@ impl SenderConfig {
     pub fn new(protocol: Protocol) -> Self {
         Self {
             protocol,
-            buffer_capacity: 10 << 20,
+            buffer_capacity: 16 << 20,
             batch_size: 64 << 10,
             batch_delay: Duration::from_millis(100),
             overflow: OverflowPolicy::DropNewest,
@@ -322,6 +365,15 @@ impl SenderConfig {
             Protocol::Pickle => self.batch_size.min(self.max_frame_len + 4),
             Protocol::Plaintext => self.batch_size,
         }
+    }
+
+    /// How often the send queue is sampled while a write waits or the
+    /// queue holds bytes: a fifth of [`write_timeout`](Self::write_timeout),
+    /// at most 1 s (1 s by default). Short enough that a stall is detected
+    /// soon after `write_timeout`, long enough that a blocked write is not
+    /// interrupted more than once a second.
+    pub fn sample_period(&self) -> Duration {
+        (self.write_timeout / 5).clamp(Duration::from_millis(1), Duration::from_secs(1))
     }
 
     /// The replay window in force: none for UDP, where nothing tells a lost

@@ -18,6 +18,16 @@
 //!    is abandoned (nothing was written) and the loop goes round again.
 //!    That is what makes flush and close deadlines hold against a peer that
 //!    stopped reading.
+//! 4. Where the link can tell its kernel's send queue (`SIOCOUTQ`), report
+//!    it with [`on_send_queue(now, bytes)`](Sender::on_send_queue) after
+//!    every write that went through and whenever the timer fires while a
+//!    write waits or the queue holds bytes (after `handle_timeout`). The
+//!    sender asks for those samples through `poll_timeout`, every
+//!    [`sample_period`](SenderConfig::sample_period), and judges a waiting
+//!    write by them: a queue that shrinks is a peer that reads, however
+//!    slowly; one that does not move for the write timeout is a stalled
+//!    peer. Links that cannot tell report nothing and are judged by
+//!    completed writes.
 //!
 //! Every `now` is the first argument. Over a blocking socket the whole loop
 //! is:
@@ -62,6 +72,7 @@
 
 mod backoff;
 mod batch;
+mod clock;
 mod config;
 mod cursor;
 mod error;
@@ -69,6 +80,7 @@ mod outbox;
 mod output;
 mod replay;
 pub mod spool;
+mod stall;
 mod stats;
 
 use std::collections::VecDeque;
@@ -77,6 +89,7 @@ use std::time::Instant;
 
 use self::backoff::BackoffState;
 use self::batch::{Batch, BatchBuilder};
+use self::clock::ConnectedClock;
 pub use self::config::{Backoff, ConfigError, OverflowPolicy, ReplayWindow, SenderConfig};
 pub use self::cursor::PushCursor;
 pub use self::error::{PushError, PushManyError};
@@ -85,6 +98,7 @@ pub use self::output::{Event, Output};
 use self::replay::ReplayBuffer;
 use self::spool::SpoolState;
 pub use self::spool::{Spool, SpoolDone, SpoolOp, SpoolRecord};
+use self::stall::StallWatch;
 use self::stats::Fate;
 pub use self::stats::{Dropped, Stats};
 use crate::datapoint::Datapoint;
@@ -124,9 +138,13 @@ pub struct Sender {
     /// Recently written batches. With replay off, only their counts and
     /// times (for `unconfirmed`).
     window: ReplayBuffer,
-    /// The connection's kernel send queue after the last write, as the
-    /// adapter measured it: bytes that may not have reached carbon.
-    send_queue: usize,
+    /// The connection's kernel send queue as the adapter samples it: bytes
+    /// that may not have reached carbon, and whether the peer reads.
+    watch: StallWatch,
+    /// Time spent connected, by which the replay window ages.
+    clock: ConnectedClock,
+    /// Connections lost in a row while a replay was unfinished.
+    replay_failures: u64,
     state: State,
     backoff: BackoffState,
     stats: Stats,
@@ -155,7 +173,9 @@ impl Sender {
             config,
             outbox: Outbox::default(),
             window: ReplayBuffer::default(),
-            send_queue: 0,
+            watch: StallWatch::default(),
+            clock: ConnectedClock::default(),
+            replay_failures: 0,
             state: State::Idle { at: now },
             stats: Stats::default(),
             events: VecDeque::new(),
@@ -452,9 +472,13 @@ impl Sender {
         }
         match self.state {
             State::Connected { .. } | State::Idle { .. }
-                if self.closing && self.is_flushed() && self.spool_is_idle() =>
+                if self.closing
+                    && self.is_flushed()
+                    && !self.replay_owed()
+                    && self.spool_is_idle() =>
             {
                 self.state = State::Closed;
+                self.clock.stop(now);
                 self.discard_outbox();
                 // Nothing will be replayed any more: give the memory back.
                 while self.window.pop_oldest().is_some() {}
@@ -470,7 +494,9 @@ impl Sender {
             return Some(Output::Event(event));
         }
         if self.is_connected() {
-            return self.outbox.transmit(now).map(Output::Transmit);
+            let bytes = self.outbox.transmit(now)?;
+            self.watch.arm(now, self.config.sample_period());
+            return Some(Output::Transmit(bytes));
         }
         None
     }
@@ -481,17 +507,17 @@ impl Sender {
             return;
         }
         self.state = State::Connected { since: now };
+        self.clock.start(now);
         self.stats.connects += 1;
-        self.send_queue = 0;
-        let mut replaying = 0;
+        self.watch.reset();
         if self.replay.is_some() {
-            // Newest first onto the front, so the oldest goes out first.
-            while let Some(mut batch) = self.window.pop_newest() {
-                replaying += batch.datapoints;
+            // Oldest first, after what an interrupted replay left unsent.
+            while let Some(mut batch) = self.window.pop_oldest_stamped() {
                 batch.replay = true;
-                self.outbox.push_front(batch);
+                self.outbox.push_replay(batch);
             }
         }
+        let replaying = self.outbox.replay_datapoints();
         if let Some(outage) = self.outage.take() {
             self.events.push_back(Event::Recovered {
                 outage: now.saturating_duration_since(outage.since),
@@ -528,6 +554,7 @@ impl Sender {
 
     fn lose_connection(&mut self, now: Instant, error: &dyn fmt::Display) {
         self.stats.disconnects += 1;
+        self.clock.stop(now);
         self.begin_outage(now, error);
         self.rewind_in_flight();
         self.expire_window(now);
@@ -536,9 +563,25 @@ impl Sender {
             self.stats.unconfirmed += self.window.datapoints();
             while self.window.pop_oldest().is_some() {}
         }
-        self.state = State::Idle {
-            at: now + self.backoff.next_delay(),
-        };
+        let delay = self.backoff.next_delay();
+        if self.outbox.replay_pending() {
+            self.replay_interrupted(delay);
+        }
+        self.state = State::Idle { at: now + delay };
+    }
+
+    /// The connection was lost before its replay was written. The backoff
+    /// keeps growing (only a finished replay resets it) and the second
+    /// failure in a row is reported, once until a replay completes.
+    fn replay_interrupted(&mut self, retry_in: std::time::Duration) {
+        self.replay_failures += 1;
+        if self.replay_failures == 2 {
+            self.events.push_back(Event::ReplayInterrupted {
+                failures: self.replay_failures,
+                replaying: self.outbox.replay_datapoints(),
+                retry_in,
+            });
+        }
     }
 
     /// The front batch was partly written on a dead connection: it is sent
@@ -585,9 +628,14 @@ impl Sender {
         if n == 0 || !self.is_connected() {
             return;
         }
-        self.backoff.reset();
         self.stats.written_bytes += n as u64;
-        let Some(mut batch) = self.outbox.advance(n) else {
+        let advanced = self.outbox.advance(n);
+        if !self.outbox.replay_pending() {
+            // The replay (if any) is written: this connection works.
+            self.backoff.reset();
+            self.replay_failures = 0;
+        }
+        let Some(mut batch) = advanced else {
             return;
         };
         let (datapoints, replay) = (batch.datapoints, batch.replay);
@@ -604,34 +652,84 @@ impl Sender {
             self.builder.recycle(std::mem::take(&mut batch.bytes));
         }
         batch.replay = false;
-        self.window.push(batch, now);
+        // A replay copy keeps its first write's stamp: replaying it does
+        // not extend its stay, so the same window is not replayed for ever.
+        let at = batch
+            .first_written
+            .take()
+            .unwrap_or_else(|| self.clock.read(now));
+        self.window.push(batch, at);
         self.expire_window(now);
     }
 
-    /// The connection's kernel send queue after a write, in bytes (Linux:
-    /// `SIOCOUTQ`; elsewhere `SO_SNDBUF`, an upper bound): the replay
-    /// window keeps at least that much plus
-    /// [`ReplayWindow::peer_unread`]. Adapters report it after every write
-    /// that went through; without reports only the age and the allowance
-    /// count.
-    pub fn on_send_queue(&mut self, bytes: usize) {
-        self.send_queue = bytes;
+    /// A sample of the connection's kernel send queue, in bytes (Linux:
+    /// `SIOCOUTQ`, bytes not yet acknowledged by the peer; elsewhere
+    /// `SO_SNDBUF`, an upper bound that never shrinks). Adapters report it
+    /// after every write that went through and, while a write waits or
+    /// the queue holds bytes, whenever [`poll_timeout`](Self::poll_timeout)
+    /// fires (every [`SenderConfig::sample_period`]): call
+    /// [`handle_timeout`](Self::handle_timeout), then this.
+    ///
+    /// It does two things. The replay window keeps at least that much plus
+    /// [`ReplayWindow::peer_unread`]. And a queue that shrank since the
+    /// last sample is progress: the peer acknowledged bytes, so it is read
+    /// from, however slowly, and the write timeout starts again. Only a
+    /// queue that does not shrink for the whole
+    /// [`write_timeout`](SenderConfig::write_timeout) while a write waits
+    /// is a stalled peer. Without reports (UDP, streams you bring) only
+    /// the age and the allowance count, and only a completed write is
+    /// progress.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use graphite_proto::sender::{Output, Sender, SenderConfig};
+    /// use graphite_proto::{Datapoint, MetricPath, Protocol};
+    ///
+    /// let start = Instant::now();
+    /// let mut sender = Sender::new(start, SenderConfig::new(Protocol::Plaintext))?;
+    /// assert_eq!(sender.poll_output(start), Some(Output::Connect));
+    /// sender.on_connected(start);
+    /// let path = MetricPath::new("app.requests")?;
+    /// sender.push(start, &Datapoint::new(path, 1, 1))?;
+    /// sender.flush(start + Duration::from_secs(60));
+    /// let Some(Output::Transmit(bytes)) = sender.poll_output(start) else { panic!() };
+    /// // Part of it goes; the rest waits for a reader that reads slowly.
+    /// sender.on_send_queue(start, 4_000_000);
+    /// sender.on_written(start, bytes.len() - 1);
+    /// let _ = sender.poll_output(start);
+    /// for second in 1..=30 {
+    ///     let now = start + Duration::from_secs(second);
+    ///     sender.handle_timeout(now);
+    ///     sender.on_send_queue(now, 4_000_000 - 100_000 * second as usize);
+    /// }
+    /// assert!(sender.is_connected(), "30 s without a write, but the peer reads");
+    /// assert_eq!(sender.stats().stalls, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_send_queue(&mut self, now: Instant, bytes: usize) {
+        if !self.is_connected() {
+            return;
+        }
+        self.watch.sample(now, bytes, self.config.sample_period());
+        self.expire_window(now);
     }
 
     /// Forgets written batches the replay window no longer covers.
     fn expire_window(&mut self, now: Instant) {
         let window = self.replay.unwrap_or_default();
-        let connected = self.is_connected();
-        let in_network = self.send_queue.saturating_add(window.peer_unread);
-        while let Some(batch) = self.window.pop_expired(now, &window, connected, in_network) {
+        let in_network = self.watch.queue().saturating_add(window.peer_unread);
+        let clock = self.clock.read(now);
+        while let Some(batch) = self.window.pop_expired(clock, &window, in_network) {
             self.builder.recycle(batch.bytes);
         }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called:
     /// the earliest of the open batch's delay, the next connection attempt,
-    /// the write timeout of a stalled write, a periodic reconnect and a
-    /// flush or close deadline.
+    /// the next send-queue sample (while a write waits or the queue holds
+    /// bytes: report it with [`on_send_queue`](Self::on_send_queue) after
+    /// `handle_timeout`), the stall deadline of a waiting write, a periodic
+    /// reconnect and a flush or close deadline.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let batch = self.builder.first_at().map(|t| t + self.config.batch_delay);
@@ -639,9 +737,11 @@ impl Sender {
             State::Idle { at } => (Some(at), None, None),
             State::Connected { since } => (
                 None,
-                self.outbox
-                    .stalled_since()
-                    .map(|t| t + self.config.write_timeout),
+                self.watch.next_timeout(
+                    self.outbox.stalled_since(),
+                    self.config.write_timeout,
+                    self.config.sample_period(),
+                ),
                 self.config.reconnect_interval.map(|every| since + every),
             ),
             State::Connecting | State::Closed => (None, None, None),
@@ -653,8 +753,9 @@ impl Sender {
     }
 
     /// Advances timers to `now`: seals a due batch, expires the replay
-    /// window, detects a stalled peer, starts a periodic reconnect, and
-    /// drops what a passed flush deadline left behind.
+    /// window, asks for the next send-queue sample, detects a stalled peer,
+    /// starts a periodic reconnect, and drops what a passed flush deadline
+    /// left behind.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self
             .builder
@@ -665,20 +766,35 @@ impl Sender {
         }
         self.expire_window(now);
         if let State::Connected { since } = self.state {
-            let stalled = self
-                .outbox
-                .stalled_since()
-                .is_some_and(|t| now >= t + self.config.write_timeout);
+            let period = self.config.sample_period();
+            self.watch.on_timeout(now, period);
+            let stalled = self.watch.is_stalled(
+                now,
+                self.outbox.stalled_since(),
+                self.config.write_timeout,
+                period,
+            );
             let periodic = self
                 .config
                 .reconnect_interval
                 .is_some_and(|every| now >= since + every);
             if stalled {
                 let timeout = self.config.write_timeout;
-                self.lose_connection(
-                    now,
-                    &format_args!("nothing written for {timeout:?}: peer stopped reading"),
-                );
+                self.stats.stalls += 1;
+                if self.watch.reports_queue() {
+                    let queue = self.watch.queue();
+                    self.lose_connection(
+                        now,
+                        &format_args!(
+                            "send queue stuck at {queue} bytes for {timeout:?}: peer stopped reading"
+                        ),
+                    );
+                } else {
+                    self.lose_connection(
+                        now,
+                        &format_args!("nothing written for {timeout:?}: peer stopped reading"),
+                    );
+                }
                 self.disconnect = true;
             } else if periodic && !self.outbox.in_flight() {
                 self.stats.periodic_reconnects += 1;
@@ -686,6 +802,7 @@ impl Sender {
                 while let Some(batch) = self.window.pop_oldest() {
                     self.builder.recycle(batch.bytes);
                 }
+                self.clock.stop(now);
                 self.state = State::Idle { at: now };
                 self.disconnect = true;
             }
@@ -699,19 +816,42 @@ impl Sender {
         }
     }
 
+    /// Whether replay copies still wait to be written again after a lost
+    /// connection: a close waits for them (up to its deadline) as for
+    /// buffered data, so that closing just after carbon died still gives
+    /// the restarted carbon what it may have lost.
+    fn replay_owed(&self) -> bool {
+        self.replay.is_some()
+            && (self.outbox.replay_pending() || (self.outage.is_some() && self.window.bytes() > 0))
+    }
+
     /// A deadline passed: whatever is not written is dropped and counted.
+    /// A close also gives up a replay it could not finish: those copies
+    /// were written on a lost connection and may be missing
+    /// ([`Stats::unconfirmed`]).
     fn drop_unwritten(&mut self, now: Instant) {
-        if self.spill_unwritten(now) {
+        if self.closing && self.replay_owed() {
+            self.stats.unconfirmed += self.outbox.replay_datapoints();
+            if self.outage.is_some() {
+                self.stats.unconfirmed += self.window.datapoints();
+                while let Some(batch) = self.window.pop_oldest() {
+                    self.builder.recycle(batch.bytes);
+                }
+            }
+        }
+        if self.outbox.in_flight() {
+            // Half a frame must never be resumed: drop the connection too.
+            self.disconnect = true;
+            self.clock.stop(now);
+            self.state = State::Idle { at: now };
+        }
+        // With a spool, what is unwritten goes to disk instead.
+        if self.spill_unwritten() {
             return;
         }
         let open = self.builder.clear();
         self.stats.buffered -= open;
         self.stats.dropped.deadline += open;
-        if self.outbox.in_flight() {
-            // Half a frame must never be resumed: drop the connection too.
-            self.disconnect = true;
-            self.state = State::Idle { at: now };
-        }
         self.discard_outbox();
     }
 
@@ -731,7 +871,9 @@ impl Sender {
     }
 
     /// Flushes (see [`flush`](Self::flush)), refuses further datapoints, and
-    /// gives [`Output::Close`] once flushed or when the deadline has passed.
+    /// gives [`Output::Close`] once flushed and, after a lost connection,
+    /// once the replay is written again (reconnecting for it), or when the
+    /// deadline has passed.
     pub fn close(&mut self, deadline: Instant) {
         self.closing = true;
         self.flush(deadline);

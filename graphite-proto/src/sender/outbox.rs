@@ -17,6 +17,8 @@ pub(crate) struct Outbox {
     offset: usize,
     /// Since when the front batch has waited without any byte written.
     stalled_since: Option<Instant>,
+    /// Replay copies queued: a replay is pending while there are any.
+    replays: usize,
 }
 
 impl Outbox {
@@ -33,16 +35,43 @@ impl Outbox {
         self.stalled_since
     }
 
+    /// Whether replay copies wait to be written: the replay that followed
+    /// the last reconnect is not finished.
+    pub(crate) fn replay_pending(&self) -> bool {
+        self.replays > 0
+    }
+
+    /// Datapoints of the replay copies still queued.
+    pub(crate) fn replay_datapoints(&self) -> u64 {
+        self.queue
+            .iter()
+            .filter(|b| b.replay)
+            .map(|b| b.datapoints)
+            .sum()
+    }
+
     pub(crate) fn push_back(&mut self, batch: Batch) {
         self.bytes += batch.bytes.len();
+        self.replays += usize::from(batch.replay);
         self.queue.push_back(batch);
     }
 
-    /// Puts a batch before everything else (a replay copy).
-    pub(crate) fn push_front(&mut self, batch: Batch) {
+    /// Queues a replay copy after the replay copies already queued (those
+    /// the last connection did not reach) and before everything else: a
+    /// replay interrupted by a lost connection resumes where it stopped,
+    /// and what that connection re-sent comes after.
+    pub(crate) fn push_replay(&mut self, batch: Batch) {
         debug_assert_eq!(self.offset, 0, "nothing may be in flight");
+        debug_assert!(batch.replay);
+        debug_assert!(self.queue.iter().take(self.replays).all(|b| b.replay));
         self.bytes += batch.bytes.len();
-        self.queue.push_front(batch);
+        self.queue.insert(self.replays, batch);
+        self.replays += 1;
+    }
+
+    fn taken(&mut self, batch: &Batch) {
+        self.bytes -= batch.bytes.len();
+        self.replays -= usize::from(batch.replay);
     }
 
     /// The unwritten rest of the front batch; starts the stall clock.
@@ -66,7 +95,7 @@ impl Outbox {
         }
         self.offset = 0;
         let batch = self.queue.pop_front()?;
-        self.bytes -= batch.bytes.len();
+        self.taken(&batch);
         Some(batch)
     }
 
@@ -97,7 +126,7 @@ impl Outbox {
             .find(|&i| self.queue[i].replay)
             .or((first < self.queue.len()).then_some(first))?;
         let batch = self.queue.remove(index)?;
-        self.bytes -= batch.bytes.len();
+        self.taken(&batch);
         Some(batch)
     }
 
@@ -106,6 +135,7 @@ impl Outbox {
         self.offset = 0;
         self.stalled_since = None;
         self.bytes = 0;
+        self.replays = 0;
         self.queue.drain(..)
     }
 

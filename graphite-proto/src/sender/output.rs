@@ -77,12 +77,30 @@ pub enum Event {
         /// The error.
         error: String,
     },
+    /// Connections keep failing before the replay that follows each
+    /// reconnect is written. Reported once, at the second failure in a
+    /// row, until a replay completes. Meanwhile reconnects back off (a
+    /// replay's writes do not reset the backoff, only finishing it does);
+    /// nothing undelivered is dropped for it, and replay copies leave the
+    /// window by their first write's age, so the same window is not
+    /// replayed for ever.
+    ReplayInterrupted {
+        /// Connections lost in a row with a replay unfinished.
+        failures: u64,
+        /// Datapoints still to replay.
+        replaying: u64,
+        /// When the next attempt comes.
+        retry_in: Duration,
+    },
 }
 
 impl Event {
     /// Whether the event reports trouble (log it as a warning).
     pub fn is_warning(&self) -> bool {
-        matches!(self, Self::OutageStarted { .. } | Self::SpoolFailed { .. })
+        matches!(
+            self,
+            Self::OutageStarted { .. } | Self::ReplayInterrupted { .. } | Self::SpoolFailed { .. }
+        )
     }
 }
 
@@ -107,6 +125,16 @@ impl fmt::Display for Event {
                  replaying {replaying} datapoints, {dropped} dropped during the outage, {unconfirmed} unconfirmed"
             ),
             Self::SpoolFailed { op, error } => write!(f, "graphite spool {op} failed: {error}"),
+            Self::ReplayInterrupted {
+                failures,
+                replaying,
+                retry_in,
+            } => write!(
+                f,
+                "graphite connection lost {failures} times in a row during a replay \
+                 ({replaying} datapoints still to replay): backing off, next attempt in {retry_in:.1?}; \
+                 nothing is dropped for it"
+            ),
         }
     }
 }

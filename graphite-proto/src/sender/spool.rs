@@ -425,6 +425,7 @@ impl SpoolState {
                     datapoints: record.datapoints,
                     replay: false,
                     spooled: Some(record.id),
+                    first_written: None,
                 })
             }
             (Pending::Read(record), _) => {
@@ -594,15 +595,10 @@ impl super::Sender {
     /// A deadline passed with data unwritten: everything in memory that
     /// is not yet written goes to the spool instead of being dropped.
     /// Returns false without a spool.
-    pub(super) fn spill_unwritten(&mut self, now: Instant) -> bool {
+    pub(super) fn spill_unwritten(&mut self) -> bool {
         let Some(spool) = self.spool.as_mut() else {
             return false;
         };
-        if self.outbox.in_flight() {
-            // Half a frame must never be resumed: the batch goes whole.
-            self.disconnect = true;
-            self.state = super::State::Idle { at: now };
-        }
         if let Some(batch) = self.builder.seal() {
             self.outbox.push_back(batch);
         }

@@ -87,7 +87,9 @@ pub struct Stats {
     /// Drops, by reason.
     pub dropped: Dropped,
     /// With replay off: datapoints written within the replay window's age
-    /// before a connection was lost. They may or may not have been stored.
+    /// before a connection was lost. With replay on: replay copies a close
+    /// deadline left unsent after a lost connection. They may or may not
+    /// have been stored.
     pub unconfirmed: u64,
     /// Datapoints accepted and not yet written.
     pub buffered: u64,
@@ -97,8 +99,12 @@ pub struct Stats {
     pub connects: u64,
     /// Connection attempts that failed.
     pub connect_failures: u64,
-    /// Connections lost: write errors, peer closes, write timeouts.
+    /// Connections lost: write errors, peer closes, stalls.
     pub disconnects: u64,
+    /// Of `disconnects`, connections dropped because the peer stopped
+    /// reading: its send queue did not shrink for the write timeout (or,
+    /// on a link that reports no queue, nothing was written for it).
+    pub stalls: u64,
     /// Healthy connections closed on purpose by `reconnect_interval`.
     pub periodic_reconnects: u64,
     /// Datapoints moved from memory to the disk spool.

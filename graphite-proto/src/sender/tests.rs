@@ -3,7 +3,7 @@
 //! (losing what it received during its last moments, as a SIGKILLed carbon
 //! loses its cache) on a scripted or random schedule.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -22,6 +22,67 @@ enum Peer {
     Stalled,
     /// Refuses connections (carbon down).
     Refusing,
+    /// Reads this many bytes a second through a kernel send queue (see
+    /// [`Kernel`]); 0 stops reading.
+    Slow(u64),
+    /// Accepts connections, takes this many bytes on each, then resets it.
+    Flaky(usize),
+}
+
+/// Our kernel's send queue towards a [`Peer::Slow`] reader, as Linux
+/// behaves: writes fill it up to `cap`; once full, the socket is writable
+/// again only when half of it has drained. The adapter reports its length
+/// after each write and at each timer, as `SIOCOUTQ` would.
+struct Kernel {
+    queue: VecDeque<u8>,
+    cap: usize,
+    full: bool,
+    drained_at: Instant,
+    /// Fractional bytes owed by the rate.
+    credit: f64,
+}
+
+impl Kernel {
+    fn new(cap: usize, now: Instant) -> Self {
+        Self {
+            queue: VecDeque::new(),
+            cap,
+            full: false,
+            drained_at: now,
+            credit: 0.0,
+        }
+    }
+
+    /// What the reader took since the last call, at `rate` bytes a second.
+    fn drain(&mut self, now: Instant, rate: u64) -> Vec<u8> {
+        self.credit += now.saturating_duration_since(self.drained_at).as_secs_f64() * rate as f64;
+        self.drained_at = now;
+        let n = (self.credit as usize).min(self.queue.len());
+        self.credit -= n as f64;
+        if self.queue.is_empty() {
+            self.credit = 0.0;
+        }
+        if self.queue.len() - n <= self.cap / 2 {
+            self.full = false;
+        }
+        self.queue.drain(..n).collect()
+    }
+
+    /// How much of `len` bytes a write takes now (0: it would block).
+    fn room(&self, len: usize) -> usize {
+        if self.full {
+            0
+        } else {
+            len.min(self.cap - self.queue.len())
+        }
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        self.queue.extend(bytes);
+        if self.queue.len() >= self.cap {
+            self.full = true;
+        }
+    }
 }
 
 /// One connection's bytes as carbon received them, with arrival times.
@@ -46,6 +107,17 @@ struct Sim {
     received_bytes: u64,
     /// Datapoints handed to `push`, whatever became of them.
     attempts: u64,
+    /// The send queue of the current connection to a slow peer.
+    kernel: Option<Kernel>,
+    /// Its size.
+    kernel_cap: usize,
+    /// Bytes taken on the current connection (for a flaky peer).
+    taken: usize,
+    /// When each connection was made.
+    connected_at: Vec<Instant>,
+    /// When the current write started waiting, and the longest wait seen.
+    waiting_since: Option<Instant>,
+    longest_wait: Duration,
 }
 
 impl Sim {
@@ -64,6 +136,51 @@ impl Sim {
             sent: Vec::new(),
             received_bytes: 0,
             attempts: 0,
+            kernel: None,
+            kernel_cap: 4 << 20,
+            taken: 0,
+            connected_at: Vec::new(),
+            waiting_since: None,
+            longest_wait: Duration::ZERO,
+        }
+    }
+
+    /// The slow reader takes what its rate allows up to now; the adapter
+    /// reports the queue (after `handle_timeout`, as the drive loops do).
+    fn drain_kernel(&mut self) {
+        let Peer::Slow(rate) = self.peer else {
+            return;
+        };
+        let Some(kernel) = self.kernel.as_mut() else {
+            return;
+        };
+        let read = kernel.drain(self.now, rate);
+        let queued = kernel.queue.len();
+        if !read.is_empty() {
+            self.current.chunks.push((self.now, read));
+        }
+        self.sender.on_send_queue(self.now, queued);
+    }
+
+    /// The peer changes behaviour; a slow reader that speeds up first
+    /// reads what its queue held, so the stream has no gap.
+    fn set_peer(&mut self, peer: Peer) {
+        if let Some(kernel) = self.kernel.take()
+            && !kernel.queue.is_empty()
+        {
+            self.current.chunks.push((self.now, kernel.queue.into()));
+        }
+        self.waiting_since = None;
+        self.peer = peer;
+        if let (Peer::Slow(_), true) = (peer, self.connected) {
+            self.kernel = Some(Kernel::new(self.kernel_cap, self.now));
+        }
+        self.run();
+    }
+
+    fn wait_ended(&mut self) {
+        if let Some(since) = self.waiting_since.take() {
+            self.longest_wait = self.longest_wait.max(self.now - since);
         }
     }
 
@@ -86,6 +203,7 @@ impl Sim {
         // Enough for a peer taking one byte per write to drain a full buffer.
         for _ in 0..1_000_000 {
             self.sender.handle_timeout(self.now);
+            self.drain_kernel();
             let mut progressed = false;
             while let Some(output) = self.sender.poll_output(self.now) {
                 match output {
@@ -96,6 +214,11 @@ impl Sim {
                                 .on_connect_failed(self.now, &"connection refused");
                         } else {
                             self.connected = true;
+                            self.taken = 0;
+                            self.connected_at.push(self.now);
+                            if matches!(self.peer, Peer::Slow(_)) {
+                                self.kernel = Some(Kernel::new(self.kernel_cap, self.now));
+                            }
                             self.sender.on_connected(self.now);
                         }
                     }
@@ -122,6 +245,36 @@ impl Sim {
                             }
                             // The write waits; the adapter waits for a timer.
                             Peer::Stalled => break,
+                            Peer::Slow(_) => {
+                                let (cap, now) = (self.kernel_cap, self.now);
+                                let kernel =
+                                    self.kernel.get_or_insert_with(|| Kernel::new(cap, now));
+                                let n = kernel.room(bytes.len());
+                                if n == 0 {
+                                    self.waiting_since.get_or_insert(self.now);
+                                    break;
+                                }
+                                kernel.take(&bytes[..n]);
+                                let queued = kernel.queue.len();
+                                self.received_bytes += n as u64;
+                                self.wait_ended();
+                                self.sender.on_send_queue(self.now, queued);
+                                self.sender.on_written(self.now, n);
+                                progressed = true;
+                            }
+                            Peer::Flaky(max) if self.taken >= max => {
+                                self.end_connection();
+                                self.sender.on_error(self.now, &"connection reset by peer");
+                                progressed = true;
+                            }
+                            Peer::Flaky(max) => {
+                                let n = bytes.len().min(max - self.taken);
+                                self.taken += n;
+                                self.current.chunks.push((self.now, bytes[..n].to_vec()));
+                                self.received_bytes += n as u64;
+                                self.sender.on_written(self.now, n);
+                                progressed = true;
+                            }
                             Peer::Refusing => {
                                 // Carbon died under an open connection: the write fails.
                                 self.end_connection();
@@ -140,7 +293,11 @@ impl Sim {
         panic!("adapter loop does not settle");
     }
 
+    /// The connection ends: what a slow peer's queue still held is lost
+    /// with it (a reset, or a reader that died).
     fn end_connection(&mut self) {
+        self.kernel = None;
+        self.waiting_since = None;
         if self.connected {
             self.connected = false;
             self.stored.push(std::mem::take(&mut self.current));
@@ -164,6 +321,8 @@ impl Sim {
     /// and it refuses connections until `restart`.
     fn crash(&mut self, lost: Duration) {
         let cutoff = self.now - lost;
+        self.kernel = None;
+        self.waiting_since = None;
         if self.connected {
             self.connected = false;
             let mut stream = std::mem::take(&mut self.current);
@@ -496,20 +655,21 @@ fn close_deadline_drops_and_counts_what_cannot_be_written() {
 #[test]
 fn replay_covers_what_the_network_still_holds_whatever_its_age() {
     // A slow reader: 300 KB of what we wrote sits in our kernel's send
-    // queue, older than the replay window's 2 s, when carbon dies.
+    // queue, older than a replay window of 2 s, when carbon dies.
     let queued = 300_000;
     let mut sim = Sim::new(
         config(Protocol::Plaintext)
             .with_buffer_capacity(4 << 20)
             .with_replay(Some(ReplayWindow {
                 peer_unread: 64 << 10,
+                max_age: Duration::from_secs(2),
                 ..ReplayWindow::default()
             })),
     );
     for _ in 0..300 {
         sim.push(100);
         sim.advance(Duration::from_millis(100));
-        sim.sender.on_send_queue(queued);
+        sim.sender.on_send_queue(sim.now, queued);
     }
     sim.crash_losing_bytes(queued + (64 << 10));
     sim.peer = Peer::Accepting(usize::MAX);
@@ -528,6 +688,7 @@ fn replay_covers_what_the_network_still_holds_whatever_its_age() {
             .with_buffer_capacity(4 << 20)
             .with_replay(Some(ReplayWindow {
                 peer_unread: 64 << 10,
+                max_age: Duration::from_secs(2),
                 ..ReplayWindow::default()
             })),
     );
@@ -554,10 +715,13 @@ fn a_close_deadline_beats_a_write_to_a_peer_that_stopped_reading() {
     assert!(sim.sender.stats().buffered > 0, "the peer holds the writes");
     let start = sim.now;
     sim.sender.close(start + Duration::from_secs(1));
-    assert_eq!(
-        sim.sender.poll_timeout(),
-        Some(start + Duration::from_secs(1)),
-        "the deadline is the next timer, not the write timeout"
+    // The next timer is a send-queue sample or the deadline, never the
+    // far-off write timeout.
+    let next = sim.sender.poll_timeout().expect("a timer");
+    assert!(
+        next <= start + Duration::from_secs(1),
+        "the deadline comes before the write timeout: {:?}",
+        next - start
     );
     sim.advance(Duration::from_millis(999));
     assert!(!sim.closed, "not before the deadline");
@@ -671,6 +835,8 @@ fn step() -> impl Strategy<Value = Step> {
             (1usize..5000).prop_map(Peer::Accepting),
             Just(Peer::Stalled),
             Just(Peer::Refusing),
+            (0u64..200_000).prop_map(Peer::Slow),
+            (1usize..20_000).prop_map(Peer::Flaky),
         ].prop_map(Step::Peer),
         1 => (0u64..3000).prop_map(Step::Crash),
         1 => (0u64..2000).prop_map(Step::Flush),
@@ -705,12 +871,12 @@ proptest! {
             match step {
                 Step::Push(n) => sim.push(n),
                 Step::Advance(ms) => sim.advance(Duration::from_millis(ms)),
-                Step::Peer(p) => { sim.peer = p; sim.run(); }
+                Step::Peer(p) => sim.set_peer(p),
                 Step::Crash(ms) => sim.crash(Duration::from_millis(ms)),
                 Step::Flush(ms) => { sim.sender.flush(sim.now + Duration::from_millis(ms)); sim.run(); }
             }
         }
-        sim.peer = Peer::Accepting(usize::MAX);
+        sim.set_peer(Peer::Accepting(usize::MAX));
         sim.sender.close(sim.now + Duration::from_secs(30));
         sim.advance(Duration::from_secs(31));
         prop_assert!(sim.closed);
@@ -723,4 +889,220 @@ proptest! {
         let sent: HashSet<(String, i64)> = sim.sent.iter().cloned().collect();
         prop_assert!(sim.stored_points().is_subset(&sent));
     }
+}
+
+/// A config with the default buffer, batch size, replay window and write
+/// timeout, and a fixed backoff seed.
+fn default_sized() -> SenderConfig {
+    SenderConfig::new(Protocol::Plaintext).with_backoff(Backoff {
+        seed: 7,
+        ..Backoff::default()
+    })
+}
+
+impl Sim {
+    /// Pushes `n` datapoints a second for `secs` seconds, in 100 ms steps.
+    fn stream(&mut self, per_second: usize, secs: u64) {
+        for _ in 0..secs * 10 {
+            self.push(per_second / 10);
+            self.advance(Duration::from_millis(100));
+        }
+    }
+
+    /// Advances until everything is written and the peer has read it, or
+    /// `limit` passes.
+    fn settle(&mut self, limit: Duration) {
+        let until = self.now + limit;
+        while self.now < until {
+            let drained = self.kernel.as_ref().is_none_or(|k| k.queue.is_empty());
+            if self.sender.stats().buffered == 0 && drained && self.connected {
+                return;
+            }
+            self.advance(Duration::from_millis(500));
+        }
+    }
+
+    /// Whole lines the peer received, over every connection, duplicates
+    /// included.
+    fn received_lines(&self) -> usize {
+        self.stored
+            .iter()
+            .chain([&self.current])
+            .flat_map(|s| s.chunks.iter())
+            .map(|(_, c)| c.iter().filter(|&&b| b == b'\n').count())
+            .sum()
+    }
+
+    fn count_events(&self, pick: fn(&Event) -> bool) -> usize {
+        self.events.iter().filter(|e| pick(e)).count()
+    }
+}
+
+#[test]
+fn a_slow_reader_after_a_reconnect_is_not_a_stalled_one() {
+    // The livelock: a 4 MB replay into a reader taking 100 KB/s.
+    // The kernel reports the socket writable only once half its 4 MB queue
+    // has drained, so writes wait 20 s, twice the write timeout, while the
+    // reader reads all the time.
+    let mut sim = Sim::new(default_sized());
+    sim.stream(30_000, 5); // about 4 MB
+    let before = sim.sender.stats();
+    assert!(before.written_bytes > 4_000_000, "{before:?}");
+    sim.crash(Duration::from_secs(1));
+    sim.advance(Duration::from_secs(1));
+    sim.peer = Peer::Slow(100_000);
+    sim.stream(1_000, 10); // live data during the replay
+    sim.settle(Duration::from_secs(120));
+    let stats = sim.sender.stats();
+    let timeout = sim.sender.config().write_timeout;
+    assert!(
+        sim.longest_wait > timeout,
+        "writes waited {:?}, longer than the write timeout: the test can fail",
+        sim.longest_wait
+    );
+    assert_eq!(
+        stats.stalls, 0,
+        "a reader that reads is not stalled: {stats:?}"
+    );
+    assert_eq!(stats.disconnects, 1, "only the crash: {stats:?}");
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert_eq!(sim.missing(), 0, "every datapoint arrived");
+    // The window went out once: nothing arrived twice but its replay.
+    let replaying: u64 = sim
+        .events
+        .iter()
+        .map(|e| match e {
+            Event::Recovered { replaying, .. } => *replaying,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(stats.replayed, replaying, "replayed once: {stats:?}");
+    let duplicates = sim.received_lines() - sim.stored_points().len();
+    assert!(
+        duplicates as u64 <= stats.replayed,
+        "{duplicates} duplicates, {} replayed",
+        stats.replayed
+    );
+}
+
+#[test]
+fn a_reader_that_stops_is_detected_within_the_write_timeout_and_one_period() {
+    let mut sim = Sim::new(default_sized());
+    sim.peer = Peer::Slow(100_000);
+    sim.stream(60_000, 5); // 8 MB: fills the 4 MB queue, writes wait
+    sim.advance(Duration::from_secs(5));
+    assert!(sim.waiting_since.is_some(), "a write waits");
+    assert_eq!(sim.sender.stats().stalls, 0);
+    // The reader stops: the queue stops shrinking now.
+    sim.run();
+    let stopped = sim.now;
+    sim.peer = Peer::Slow(0);
+    let config = sim.sender.config().clone();
+    let (timeout, period) = (config.write_timeout, config.sample_period());
+    while sim.sender.stats().stalls == 0 && sim.now < stopped + 2 * timeout {
+        sim.advance(Duration::from_millis(50));
+    }
+    let detected = sim.now - stopped;
+    assert_eq!(sim.sender.stats().stalls, 1);
+    assert!(
+        detected >= timeout && detected <= timeout + period,
+        "detected after {detected:?}; timeout {timeout:?}, period {period:?}"
+    );
+    assert!(sim.events.iter().any(|e| matches!(
+        e,
+        Event::OutageStarted { error, .. } if error.contains("send queue stuck")
+    )));
+}
+
+#[test]
+fn replays_that_keep_failing_back_off_warn_once_progress_and_drop_nothing() {
+    let mut sim = Sim::new(default_sized().with_backoff(Backoff {
+        max: Duration::from_secs(2),
+        seed: 7,
+        ..Backoff::default()
+    }));
+    sim.stream(10_000, 5); // about 1.4 MB
+    let written = sim.sender.stats().written;
+    sim.crash(Duration::from_secs(5));
+    // Each connection takes 300 KB, then is reset: no replay can finish.
+    sim.peer = Peer::Flaky(300_000);
+    let flaky_from = sim.stored.len();
+    sim.advance(Duration::from_secs(30));
+    let stats = sim.sender.stats();
+    assert_eq!(stats.written, written, "nothing new went: {stats:?}");
+    assert_eq!(
+        sim.count_events(|e| matches!(e, Event::ReplayInterrupted { .. })),
+        1,
+        "said once: {:?}",
+        sim.events
+    );
+    // Backed off: the delays grow to the cap (2 s, half of it jitter).
+    let connects = &sim.connected_at[sim.connected_at.len() - 5..];
+    assert!(
+        connects
+            .windows(2)
+            .all(|w| w[1] - w[0] >= Duration::from_secs(1)),
+        "{connects:?}"
+    );
+    assert!(
+        sim.connected_at.len() < 30,
+        "{} connects",
+        sim.connected_at.len()
+    );
+    // Progress: each connection resumed where the last stopped, so the
+    // flaky connections between them carried every replayed datapoint,
+    // not the same first 300 KB again and again.
+    let mut seen = HashSet::new();
+    for stream in &sim.stored[flaky_from..] {
+        let mut buf = BytesMut::new();
+        for (_, chunk) in &stream.chunks {
+            buf.extend_from_slice(chunk);
+        }
+        let mut decoder = PlaintextDecoder::new();
+        while let Some(Ok(dp)) = decoder.decode(&mut buf) {
+            seen.insert((dp.path.as_str().to_owned(), dp.timestamp));
+        }
+    }
+    assert_eq!(seen.len(), sim.sent.len(), "the whole window went out");
+    // The peer recovers: nothing was dropped, everything is there.
+    sim.peer = Peer::Accepting(usize::MAX);
+    sim.advance(Duration::from_secs(3));
+    sim.push(100);
+    sim.settle(Duration::from_secs(10));
+    let stats = sim.sender.stats();
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert_eq!(stats.buffered, 0, "{stats:?}");
+    assert_eq!(sim.missing(), 0);
+}
+
+#[test]
+fn a_close_just_after_carbon_died_reconnects_and_replays() {
+    let mut sim = Sim::new(default_sized());
+    sim.stream(1_000, 2);
+    assert_eq!(sim.sender.stats().buffered, 0, "everything written");
+    sim.crash(Duration::from_secs(2));
+    // The application closes at once: nothing is buffered, but carbon lost
+    // its last 2 s and is back in 1 s.
+    sim.sender.close(sim.now + Duration::from_secs(10));
+    sim.advance(Duration::from_secs(1));
+    assert!(!sim.closed, "the close waits for the replay");
+    sim.peer = Peer::Accepting(usize::MAX);
+    sim.advance(Duration::from_secs(3));
+    assert!(sim.closed);
+    let stats = sim.sender.stats();
+    assert!(stats.replayed > 0, "{stats:?}");
+    assert_eq!(stats.unconfirmed, 0, "{stats:?}");
+    assert_eq!(sim.missing(), 0);
+
+    // Carbon does not come back: the deadline closes, and what the replay
+    // would have re-sent is reported as unconfirmed, not lost silently.
+    let mut sim = Sim::new(default_sized());
+    sim.stream(1_000, 2);
+    sim.crash(Duration::from_secs(2));
+    sim.sender.close(sim.now + Duration::from_secs(5));
+    sim.advance(Duration::from_secs(5));
+    assert!(sim.closed);
+    let stats = sim.sender.stats();
+    assert_eq!(stats.unconfirmed, stats.written, "{stats:?}");
+    assert!(sim.missing() as u64 <= stats.unconfirmed);
 }

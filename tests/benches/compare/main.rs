@@ -318,6 +318,103 @@ fn end_to_end(
     (rate, allocs)
 }
 
+/// The median of `values` and their spread (min, max).
+fn median_spread(values: &mut [f64]) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    };
+    (median, values[0], values[n - 1])
+}
+
+/// One pass of the yardstick: one thread encodes 1,000 datapoints at a
+/// time into a buffer it owns and writes each chunk to the sink, what an
+/// application would do without a Sender. Returns the seconds it took
+/// until the sink had every byte.
+fn encode_and_write_pass(
+    stream: &[Datapoint],
+    buf: &mut Vec<u8>,
+    conn: &mut TcpStream,
+    sink: &DiscardSink,
+) -> f64 {
+    // The previous pass waited for every byte: this is where this one starts.
+    let mut target = sink.received();
+    let start = Instant::now();
+    for chunk in stream.chunks(1_000) {
+        buf.clear();
+        for dp in chunk {
+            plaintext::encode(dp, buf).expect("a Vec grows");
+        }
+        conn.write_all(buf).expect("write to the sink");
+        target += buf.len() as u64;
+    }
+    assert!(
+        sink.wait_for(target, Duration::from_secs(60)),
+        "sink stalled"
+    );
+    start.elapsed().as_secs_f64()
+}
+
+/// The end-to-end ratio against the yardstick from `pairs` interleaved
+/// repetitions (yardstick, candidate, yardstick, candidate, ...), so that
+/// both sides see the same moment of a noisy machine: the median of the
+/// pairs' ratios and their spread; also the hand-over's lock acquisitions,
+/// driver wake-ups and loop turns per 1,000 datapoints.
+fn interleaved_ratio(
+    runtime: Runtime,
+    stream: &[Datapoint],
+    pairs: usize,
+    handover: Handover,
+) -> ((f64, f64, f64), [f64; 3]) {
+    let yard_sink = DiscardSink::start();
+    let mut conn = TcpStream::connect(yard_sink.addr()).expect("connect to the sink");
+    let mut buf = Vec::with_capacity(256 << 10);
+    let (sink, sender) = sender_to_sink(runtime, Protocol::Plaintext, None);
+    let candidate = || {
+        let start = Instant::now();
+        match handover {
+            Handover::Batches => {
+                for chunk in stream.chunks(1_000) {
+                    sender.push_many(chunk).expect("room in the buffer");
+                }
+            }
+            Handover::OneByOne => {
+                for dp in stream {
+                    sender.push(dp).expect("room in the buffer");
+                }
+            }
+        }
+        let stats = sender.flush(Duration::from_secs(60));
+        assert!(
+            sink.wait_for(stats.written_bytes, Duration::from_secs(60)),
+            "sink stalled"
+        );
+        start.elapsed().as_secs_f64()
+    };
+    // Warm both paths once.
+    encode_and_write_pass(stream, &mut buf, &mut conn, &yard_sink);
+    candidate();
+    let before = sender.driver_counters();
+    let mut ratios = Vec::with_capacity(pairs);
+    for _ in 0..pairs {
+        let yard = encode_and_write_pass(stream, &mut buf, &mut conn, &yard_sink);
+        let cand = candidate();
+        ratios.push(yard / cand);
+    }
+    let after = sender.driver_counters();
+    let per_1000 = |n: u64| n as f64 * 1_000.0 / (stream.len() * pairs) as f64;
+    let counts = [
+        per_1000(after.locks - before.locks),
+        per_1000(after.wakeups - before.wakeups),
+        per_1000(after.turns - before.turns),
+    ];
+    sender.close(Duration::from_secs(30));
+    (median_spread(&mut ratios), counts)
+}
+
 /// Allocations per datapoint made by the application's thread while it
 /// hands datapoints over in steady state: `push_many` of 1,000, a flush
 /// every 10,000 so the buffer does not grow (a growing buffer needs memory
@@ -513,13 +610,23 @@ fn main() {
         None,
     );
     result("e2e_tokio_pickle", e2e_pickle, "datapoints/s");
-    for (name, rate, single) in &e2e {
-        ratio(&format!("e2e_{name}_vs_encode"), rate / encode_then_write);
+    for (name, rate, _) in &e2e {
         ratio(&format!("e2e_{name}_vs_raw_write"), rate / raw);
-        ratio(
-            &format!("e2e_{name}_one_by_one_vs_encode"),
-            single / encode_then_write,
-        );
+    }
+    // The targets' ratios: interleaved with the yardstick, median of the
+    // pairs, with their spread and the hand-over's costs.
+    let pairs = if quick { 5 } else { 9 };
+    for runtime in RUNTIMES {
+        let name = runtime.name().replace('-', "_");
+        for (handover, suffix) in [(Handover::Batches, ""), (Handover::OneByOne, "_one_by_one")] {
+            let ((median, low, high), [locks, wakeups, turns]) =
+                interleaved_ratio(runtime, &stream, pairs, handover);
+            ratio(&format!("e2e_{name}{suffix}_vs_encode"), median);
+            println!(
+                "# e2e_{name}{suffix}_vs_encode: median of {pairs} interleaved pairs, spread {low:.3}..{high:.3}; \
+                 per 1,000 datapoints: {locks:.1} lock acquisitions, {wakeups:.2} driver wake-ups, {turns:.2} loop turns"
+            );
+        }
     }
     result(
         "allocs_per_datapoint_burst_all_threads",
