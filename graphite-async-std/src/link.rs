@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_io::{Async, Timer};
 use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
-use graphite_driver::{BoxFuture, Link, Runtime, SpawnError, Spawned};
+use graphite_driver::{BoxFuture, Connecting, Link, Runtime, SpawnError, Spawned};
 
 /// A stream you bring (TLS, Unix socket, ...), in futures-io terms.
 pub trait ByoStream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -94,11 +94,7 @@ impl Runtime for AsyncIo {
         Box::pin(async move { async_net::resolve((host.as_str(), port)).await })
     }
 
-    fn connect_tcp(
-        &self,
-        addr: SocketAddr,
-        _: Duration,
-    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
+    fn connect_tcp(&self, addr: SocketAddr, _: Duration) -> Connecting {
         Box::pin(async move {
             let stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
@@ -106,11 +102,7 @@ impl Runtime for AsyncIo {
         })
     }
 
-    fn connect_udp(
-        &self,
-        local: SocketAddr,
-        peer: SocketAddr,
-    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
+    fn connect_udp(&self, local: SocketAddr, peer: SocketAddr) -> Connecting {
         let socket = Async::<UdpSocket>::bind(local).and_then(|s| {
             s.get_ref().connect(peer)?;
             Ok(Box::new(AsyncIoLink::Udp(s)) as Box<dyn Link>)

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use graphite_driver::thread::{ThreadTimer, block_on};
-use graphite_driver::{BoxFuture, Link, Runtime, SpawnError, Spawned};
+use graphite_driver::{BoxFuture, Connecting, Link, Runtime, SpawnError, Spawned};
 
 /// Longest single blocking write: the drive loop comes back this often to
 /// race the core's timers, so a flush or close deadline holds against a
@@ -26,10 +26,6 @@ impl<T: Read + Write + Send> ByoStream for T {}
 /// runs on a thread of its own, joined after the last handle's flush.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Std;
-
-/// A connection, made at once (connecting blocks the sender's thread,
-/// bounded by the connect timeout).
-type Connected = io::Result<Box<dyn Link>>;
 
 /// A connection over std::net: a socket this crate connected, or your
 /// stream.
@@ -66,7 +62,7 @@ impl Runtime for Std {
         Box::pin(std::future::ready(addrs))
     }
 
-    fn connect_tcp(&self, addr: SocketAddr, timeout: Duration) -> BoxFuture<'static, Connected> {
+    fn connect_tcp(&self, addr: SocketAddr, timeout: Duration) -> Connecting {
         let stream = TcpStream::connect_timeout(&addr, timeout).and_then(|stream| {
             stream.set_nodelay(true)?;
             Ok(Box::new(StdLink::Tcp(stream)) as Box<dyn Link>)
@@ -74,7 +70,7 @@ impl Runtime for Std {
         Box::pin(std::future::ready(stream))
     }
 
-    fn connect_udp(&self, local: SocketAddr, peer: SocketAddr) -> BoxFuture<'static, Connected> {
+    fn connect_udp(&self, local: SocketAddr, peer: SocketAddr) -> Connecting {
         let socket = UdpSocket::bind(local).and_then(|socket| {
             socket.connect(peer)?;
             Ok(Box::new(StdLink::Udp(socket)) as Box<dyn Link>)

@@ -66,7 +66,7 @@ pub use client::Client;
 pub use counters::DriverCounters;
 pub use handle::DROP_FLUSH_TIMEOUT;
 pub use routed::RoutedSender;
-pub use runtime::{BoxFuture, Link, Runtime, Spawned};
+pub use runtime::{BoxFuture, Connecting, Link, Runtime, Spawned};
 pub use send_queue::send_queue;
 pub use sender::{Sender, SenderTask};
 pub use sink::Sink;
@@ -80,8 +80,8 @@ use graphite_proto::sender::ConfigError;
 /// imports are enough.
 pub mod types {
     pub use crate::{
-        BlockingClient, BoxFuture, Client, Link, RoutedSender, Runtime, Sender, SenderTask, Sink,
-        SpawnError, Spawned, SpoolError, Target,
+        BlockingClient, BoxFuture, Client, Connecting, Link, RoutedSender, Runtime, Sender,
+        SenderTask, Sink, SpawnError, Spawned, SpoolError, Target,
     };
     pub use graphite_proto::client::{
         ClientConfig, EncodeError, IntoItem, IntoMetricPath, IntoValue, SendError,

@@ -19,6 +19,10 @@ use crate::SpawnError;
 /// call, never per datapoint.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A connection attempt: the future `Runtime::connect_tcp` and
+/// `connect_udp` return.
+pub type Connecting = BoxFuture<'static, io::Result<Box<dyn Link>>>;
+
 /// What the driver needs from a runtime. Everything else, every decision
 /// included, is written once above this seam.
 ///
@@ -57,19 +61,11 @@ pub trait Runtime: fmt::Debug + Send + Sync + 'static {
     /// A TCP connection to `addr` with `TCP_NODELAY` set (the stream
     /// protocols). The driver races the attempt against `timeout`; a runtime
     /// whose connect blocks must bound it by `timeout` itself.
-    fn connect_tcp(
-        &self,
-        addr: SocketAddr,
-        timeout: Duration,
-    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>>;
+    fn connect_tcp(&self, addr: SocketAddr, timeout: Duration) -> Connecting;
 
     /// A UDP socket bound to `local` and connected to `peer` (the datagram
     /// protocol): each write is one datagram.
-    fn connect_udp(
-        &self,
-        local: SocketAddr,
-        peer: SocketAddr,
-    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>>;
+    fn connect_udp(&self, local: SocketAddr, peer: SocketAddr) -> Connecting;
 }
 
 /// How a runtime ran a task.

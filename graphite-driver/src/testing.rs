@@ -39,7 +39,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use crate::{BoxFuture, Link, Runtime, SpawnError, Spawned};
+use crate::{BoxFuture, Connecting, Link, Runtime, SpawnError, Spawned};
 
 /// A simulated runtime: a manual clock, a deterministic executor and an
 /// in-memory network of [`SimCarbon`]s. Cheap to clone; clones share
@@ -318,11 +318,7 @@ impl Runtime for SimRuntime {
         ))])))
     }
 
-    fn connect_tcp(
-        &self,
-        addr: SocketAddr,
-        _timeout: Duration,
-    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
+    fn connect_tcp(&self, addr: SocketAddr, _timeout: Duration) -> Connecting {
         let peer = self.lock().carbons.get(&addr.port()).cloned();
         let result = match peer {
             Some(peer) => SimLink::open(peer),
@@ -332,11 +328,7 @@ impl Runtime for SimRuntime {
     }
 
     /// Datagrams go to the simulated carbon as a stream would.
-    fn connect_udp(
-        &self,
-        _local: SocketAddr,
-        peer: SocketAddr,
-    ) -> BoxFuture<'static, io::Result<Box<dyn Link>>> {
+    fn connect_udp(&self, _local: SocketAddr, peer: SocketAddr) -> Connecting {
         self.connect_tcp(peer, Duration::ZERO)
     }
 }

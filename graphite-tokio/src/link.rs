@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use graphite_driver::{BoxFuture, Link, Runtime, SpawnError, Spawned};
+use graphite_driver::{BoxFuture, Connecting, Link, Runtime, SpawnError, Spawned};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -18,9 +18,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> ByoStream for T {}
 /// current at the call.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tokio;
-
-/// A connection attempt's outcome.
-type LinkResult = io::Result<Box<dyn Link>>;
 
 /// A connection on tokio: a socket this crate connected, or your stream.
 enum TokioLink {
@@ -56,7 +53,7 @@ impl Runtime for Tokio {
         Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.collect()) })
     }
 
-    fn connect_tcp(&self, addr: SocketAddr, _: Duration) -> BoxFuture<'static, LinkResult> {
+    fn connect_tcp(&self, addr: SocketAddr, _: Duration) -> Connecting {
         Box::pin(async move {
             let stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
@@ -64,7 +61,7 @@ impl Runtime for Tokio {
         })
     }
 
-    fn connect_udp(&self, local: SocketAddr, peer: SocketAddr) -> BoxFuture<'static, LinkResult> {
+    fn connect_udp(&self, local: SocketAddr, peer: SocketAddr) -> Connecting {
         Box::pin(async move {
             let socket = UdpSocket::bind(local).await?;
             socket.connect(peer).await?;
