@@ -135,6 +135,14 @@ struct SendArgs {
     /// carbon that falls behind).
     #[arg(long, default_value_t = ReplayWindow::default().peer_unread)]
     replay_peer_unread: usize,
+    /// Spool to this directory what the buffer cannot hold (a long outage,
+    /// or the end of input while carbon is down), and send it when carbon is
+    /// back, also from the next run on the same directory.
+    #[arg(long, value_name = "DIR")]
+    spool: Option<std::path::PathBuf>,
+    /// Most bytes the spool may hold; the oldest are dropped (counted) past it.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30, requires = "spool")]
+    spool_max: u64,
     /// Print the sender's final counters to stderr.
     #[arg(long)]
     stats: bool,

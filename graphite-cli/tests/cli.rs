@@ -423,3 +423,55 @@ fn send_to_several_carbons_routes_each_series_to_its_caches() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("hold or reroute"));
 }
+
+/// `send --spool`: what a run could not deliver (carbon down) is kept in
+/// the spool and delivered by the next run on the same directory, even
+/// one with nothing new to send.
+#[test]
+fn send_with_a_spool_delivers_in_the_next_run_what_carbon_missed() {
+    let mut carbon = Carbon::prepare(Default::default());
+    let spool = tempfile::tempdir().expect("tempdir");
+    let dir = spool.path().to_str().expect("a UTF-8 path");
+    let target = format!("127.0.0.1:{}", carbon.line_port);
+    let ts = now() - 60;
+    let input: String = (0..100)
+        .map(|i| format!("it.cli.spool.s{i} {i} {ts}\n"))
+        .collect();
+    let args = [
+        "send",
+        "--to",
+        &target,
+        "--spool",
+        dir,
+        "--timeout",
+        "1",
+        "--stats",
+    ];
+    let out = graphite(&args, &input);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "not delivered yet: {stderr}");
+    assert!(stderr.contains(" spooled=100 "), "{stderr}");
+    assert!(stderr.contains("spool_held=100 "), "{stderr}");
+    assert!(stderr.contains("dropped=0 "), "{stderr}");
+
+    carbon.launch();
+    let args = [
+        "send",
+        "--to",
+        &target,
+        "--spool",
+        dir,
+        "--timeout",
+        "30",
+        "--stats",
+    ];
+    let out = graphite(&args, "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("spool_found=100 "), "{stderr}");
+    assert!(stderr.contains(" unspooled=100 "), "{stderr}");
+    let want: Vec<_> = (0..100)
+        .map(|i| (format!("it.cli.spool.s{i}"), ts, f64::from(i)))
+        .collect();
+    carbon.wait_for(&want, STORE_TIMEOUT).expect("stored");
+}

@@ -12,6 +12,7 @@ use graphite_proto::sender::Output;
 use crate::connect::connect;
 use crate::handle::Driver;
 use crate::runtime::ops;
+use crate::spool_log::SpoolLog;
 use crate::{Link, Runtime, Target};
 
 /// What interrupted a wait.
@@ -28,7 +29,13 @@ pub(crate) async fn drive(
     runtime: Arc<dyn Runtime>,
     target: Target,
     protocol: Protocol,
+    mut spool: Option<SpoolLog>,
 ) {
+    if let Some(spool) = spool.as_mut() {
+        // What an earlier sender left, before anything is spilled or read.
+        let (records, torn) = spool.recover();
+        driver.spool_recovered(&records, torn);
+    }
     let mut link: Option<Box<dyn Link>> = None;
     loop {
         let wake = driver.listen_wake();
@@ -70,6 +77,15 @@ pub(crate) async fn drive(
                 }
             }
             (Some(Output::Disconnect), _) => link = None,
+            (Some(Output::Spool(op)), _) => {
+                // Blocking file I/O on the driver's task, never on the
+                // application's thread: appends go to the page cache.
+                let result = match spool.as_mut() {
+                    Some(spool) => spool.apply(op),
+                    None => Err(std::io::Error::other("no spool open")),
+                };
+                driver.spool_done(result);
+            }
             (Some(Output::Close), l) => {
                 if let Some(l) = l {
                     let _ = ops::shutdown(l).await;

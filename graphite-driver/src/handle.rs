@@ -471,6 +471,21 @@ impl Driver {
         core.on_written(now, n);
     }
 
+    /// Reports what the spool held at start.
+    pub(crate) fn spool_recovered(&self, records: &[core::SpoolRecord], torn: u64) {
+        self.shared.lock().on_spool_recovered(records, torn);
+    }
+
+    /// Reports a spool operation; wakes callers waiting for room or a close.
+    pub(crate) fn spool_done(&self, result: std::io::Result<core::SpoolDone>) {
+        let now = self.shared.runtime.now();
+        let mut core = self.shared.lock();
+        match result {
+            Ok(done) => core.on_spool_done(now, Ok(done)),
+            Err(e) => core.on_spool_done(now, Err(&e)),
+        }
+    }
+
     /// Reports a sample of the kernel's send queue taken when the core's
     /// timer fired during a blocked write or an idle wait (the core judges
     /// a waiting write by whether the queue shrinks); `None` for links that

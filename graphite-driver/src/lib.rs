@@ -43,10 +43,13 @@ mod runtime;
 mod send_queue;
 mod sender;
 mod sink;
+mod spool_log;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod thread;
 
+#[cfg(test)]
+mod spool_tests;
 #[cfg(test)]
 mod tests;
 
@@ -67,6 +70,7 @@ pub use runtime::{BoxFuture, Connecting, Link, Runtime, Spawned};
 pub use send_queue::send_queue;
 pub use sender::{Sender, SenderTask};
 pub use sink::Sink;
+pub use spool_log::SpoolError;
 
 use graphite_proto::Protocol;
 use graphite_proto::sender::ConfigError;
@@ -77,7 +81,7 @@ use graphite_proto::sender::ConfigError;
 pub mod types {
     pub use crate::{
         BlockingClient, BoxFuture, Client, Connecting, Link, RoutedSender, Runtime, Sender,
-        SenderTask, Sink, SpawnError, Spawned, Target,
+        SenderTask, Sink, SpawnError, Spawned, SpoolError, Target,
     };
     pub use graphite_proto::client::{
         ClientConfig, EncodeError, IntoItem, IntoMetricPath, IntoValue, SendError,
@@ -88,7 +92,7 @@ pub mod types {
     pub use graphite_proto::router::{Failover, RoutedStats};
     pub use graphite_proto::sender::{
         Backoff, ConfigError, Dropped, OverflowPolicy, PushError, PushManyError, ReplayWindow,
-        SenderConfig, Stats,
+        SenderConfig, Spool, Stats,
     };
     pub use graphite_proto::{self as proto, Datapoint, MetricPath, Naming, Protocol, Value};
 }
@@ -110,6 +114,9 @@ pub enum SpawnError {
     /// The ring of a routed sender cannot be built.
     #[error(transparent)]
     Ring(#[from] graphite_proto::ring::RingError),
+    /// The configured spool directory cannot be used.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
 }
 
 /// Where to connect: a host, resolved afresh at each connection, and a port.

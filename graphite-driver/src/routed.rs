@@ -155,7 +155,25 @@ impl RoutedSender {
             .ring()
             .destinations()
             .iter()
-            .map(|d| start(d.host(), d.port(), config.clone()))
+            .map(|d| {
+                let mut config = config.clone();
+                if let Some(spool) = config.spool.as_mut() {
+                    // A spool of its own for each destination, in a
+                    // subdirectory named after it, each with the limit.
+                    let name: String = format!("{}_{}", d.host(), d.port())
+                        .chars()
+                        .map(|c| {
+                            if c.is_ascii_alphanumeric() || c == '.' {
+                                c
+                            } else {
+                                '_'
+                            }
+                        })
+                        .collect();
+                    spool.dir = spool.dir.join(name);
+                }
+                start(d.host(), d.port(), config)
+            })
             .collect::<Result<_, _>>()?;
         let routed = Routed {
             router,

@@ -10,6 +10,7 @@ use graphite_proto::client::{IntoMetricPath, IntoValue};
 use graphite_proto::sender::{PushError, PushManyError, SenderConfig, Stats};
 
 use crate::handle::{Handle, channel};
+use crate::spool_log::SpoolLog;
 use crate::{BoxFuture, Runtime, SpawnError, Spawned, Target, driver};
 
 /// The I/O task of a [`Sender`] made by [`Sender::start`]: spawn it on
@@ -114,12 +115,17 @@ impl Sender {
     ) -> Result<(Self, SenderTask), SpawnError> {
         let target = Target::new(host, port, config.protocol);
         let protocol = config.protocol;
+        // The directory is opened and locked here, so that a spool that
+        // cannot work is an error at once; its records are read back on
+        // the task.
+        let spool = config.spool.as_ref().map(SpoolLog::open).transpose()?;
         let (handle, driver) = channel(config, Arc::clone(&runtime))?;
         let task = Box::pin(driver::drive(
             driver,
             Arc::clone(&runtime),
             target,
             protocol,
+            spool,
         ));
         let sender = Self {
             handle,

@@ -550,6 +550,12 @@ impl RoutedStats {
             total.disconnects += s.disconnects;
             total.stalls += s.stalls;
             total.periodic_reconnects += s.periodic_reconnects;
+            total.spooled += s.spooled;
+            total.unspooled += s.unspooled;
+            total.spool_found += s.spool_found;
+            total.spool_held += s.spool_held;
+            total.spool_bytes += s.spool_bytes;
+            total.spool_torn += s.spool_torn;
             let (t, d) = (&mut total.dropped, &s.dropped);
             t.buffer_full += d.buffer_full;
             t.evicted += d.evicted;
@@ -557,6 +563,9 @@ impl RoutedStats {
             t.closed += d.closed;
             t.too_large += d.too_large;
             t.invalid += d.invalid;
+            t.spool_full += d.spool_full;
+            t.spool_error += d.spool_error;
+            t.spool_corrupt += d.spool_corrupt;
         }
         total
     }

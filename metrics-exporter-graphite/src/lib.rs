@@ -42,8 +42,9 @@
 //! | `exporter.flushes`, `.datapoints`, `.refused`, `.invalid_series`, `.non_finite`, `.idle_removed` | [`ExporterStats`], running totals |
 //! | `exporter.last_flush_seconds` | how long the previous flush took |
 //! | `sender.accepted`, `.written`, `.written_bytes`, `.replayed`, `.connects`, `.connect_failures`, `.disconnects` | the sender's [`Stats`], running totals |
-//! | `sender.dropped.buffer_full`, `.evicted`, `.deadline`, `.closed`, `.too_large`, `.invalid` | drops by reason, running totals |
-//! | `sender.buffered`, `sender.buffered_bytes` | what waits in the sender's buffer |
+//! | `sender.dropped.buffer_full`, `.evicted`, `.deadline`, `.closed`, `.too_large`, `.invalid`, `.spool_full`, `.spool_error`, `.spool_corrupt` | drops by reason, running totals |
+//! | `sender.spooled`, `.unspooled`, `.spool_found` | the disk spool's running totals |
+//! | `sender.buffered`, `sender.buffered_bytes`, `sender.spool_held`, `sender.spool_bytes` | what waits in the sender's buffer and spool |
 //!
 //! The recorder is metrics-util's atomic registry: a counter increment is
 //! one atomic add and allocates nothing. A histogram keeps no samples: each

@@ -8,8 +8,9 @@
 //! | `exporter.flushes`, `.datapoints`, `.refused`, `.invalid_series`, `.non_finite`, `.idle_removed` | [`ExporterStats`], running totals |
 //! | `exporter.last_flush_seconds` | how long the previous flush took |
 //! | `sender.accepted`, `.written`, `.written_bytes`, `.replayed`, `.connects`, `.connect_failures`, `.disconnects` | the sender's [`Stats`], running totals |
-//! | `sender.dropped.buffer_full`, `.evicted`, `.deadline`, `.closed`, `.too_large`, `.invalid` | drops by reason, running totals |
-//! | `sender.buffered`, `sender.buffered_bytes` | what waits in the sender's buffer |
+//! | `sender.dropped.buffer_full`, `.evicted`, `.deadline`, `.closed`, `.too_large`, `.invalid`, `.spool_full`, `.spool_error`, `.spool_corrupt` | drops by reason, running totals |
+//! | `sender.spooled`, `.unspooled`, `.spool_found` | the disk spool's running totals |
+//! | `sender.buffered`, `sender.buffered_bytes`, `sender.spool_held`, `sender.spool_bytes` | what waits in the sender's buffer and spool |
 //!
 //! The figures are those just before the flush that carries them.
 
@@ -24,7 +25,7 @@ pub const SELF_TELEMETRY_NODE: &str = "metrics_exporter_graphite";
 
 /// The series' names after the node, in the order [`Telemetry::push`]
 /// writes their values.
-const NAMES: [&str; 22] = [
+const NAMES: [&str; 30] = [
     "exporter.flushes",
     "exporter.datapoints",
     "exporter.refused",
@@ -45,8 +46,16 @@ const NAMES: [&str; 22] = [
     "sender.dropped.closed",
     "sender.dropped.too_large",
     "sender.dropped.invalid",
+    "sender.dropped.spool_full",
+    "sender.dropped.spool_error",
+    "sender.dropped.spool_corrupt",
+    "sender.spooled",
+    "sender.unspooled",
+    "sender.spool_found",
     "sender.buffered",
     "sender.buffered_bytes",
+    "sender.spool_held",
+    "sender.spool_bytes",
 ];
 
 /// The series of self-telemetry, named once.
@@ -102,8 +111,16 @@ impl Telemetry {
             d.closed,
             d.too_large,
             d.invalid,
+            d.spool_full,
+            d.spool_error,
+            d.spool_corrupt,
+            sender.spooled,
+            sender.unspooled,
+            sender.spool_found,
             sender.buffered,
             sender.buffered_bytes as u64,
+            sender.spool_held,
+            sender.spool_bytes,
         ];
         let seconds = Value::float(exporter.last_flush.as_secs_f64()).unwrap_or(Value::Int(0));
         let values = exporter_totals
@@ -142,7 +159,8 @@ pub(crate) fn stanza(prefix: &str) -> String {
         "\n[{section}_self_telemetry]\n\
          pattern = {anchor}{SELF_TELEMETRY_NODE}\\.(exporter\\.(flushes|datapoints|refused|\
          invalid_series|non_finite|idle_removed)|sender\\.(accepted|written|written_bytes|\
-         replayed|connects|connect_failures|disconnects|dropped\\.[a-z_]+))$\n\
+         replayed|connects|connect_failures|disconnects|spooled|unspooled|spool_found|\
+         dropped\\.[a-z_]+))$\n\
          aggregationMethod = last\n"
     )
 }

@@ -47,7 +47,7 @@ fn every_flush_carries_the_exporters_and_senders_counters() {
     // Wait until the sender has written the first flush, so the second one
     // reports it.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while handle.stats().written < 23 {
+    while handle.stats().written < 31 {
         assert!(std::time::Instant::now() < deadline, "{:?}", handle.stats());
         std::thread::yield_now();
     }
@@ -61,16 +61,16 @@ fn every_flush_carries_the_exporters_and_senders_counters() {
         .concat();
 
     let first = telemetry_at(&lines, T0);
-    assert_eq!(first.len(), 22, "{first:?}");
+    assert_eq!(first.len(), 30, "{first:?}");
     assert_eq!(first["exporter.flushes"], 0.0);
     assert_eq!(first["sender.accepted"], 0.0);
     let second = telemetry_at(&lines, T0 + 10);
     assert_eq!(second["exporter.flushes"], 1.0);
     assert_eq!(second["exporter.datapoints"], 1.0);
     assert_eq!(second["exporter.non_finite"], 1.0);
-    // The first flush: one counter and 22 telemetry series, all written.
-    assert_eq!(second["sender.accepted"], 23.0);
-    assert_eq!(second["sender.written"], 23.0);
+    // The first flush: one counter and 30 telemetry series, all written.
+    assert_eq!(second["sender.accepted"], 31.0);
+    assert_eq!(second["sender.written"], 31.0);
     assert_eq!(second["sender.connects"], 1.0);
     assert_eq!(second["sender.dropped.buffer_full"], 0.0);
     assert!(second["exporter.last_flush_seconds"] > 0.0);
@@ -83,9 +83,15 @@ fn every_flush_carries_the_exporters_and_senders_counters() {
         .collect();
     let rules = carbon_rules(&conf, &names);
     for (name, rule) in names.iter().zip(&rules) {
-        let level = ["last_flush_seconds", "buffered", "buffered_bytes"]
-            .iter()
-            .any(|l| name.ends_with(&format!(".{l}")));
+        let level = [
+            "last_flush_seconds",
+            "buffered",
+            "buffered_bytes",
+            "spool_held",
+            "spool_bytes",
+        ]
+        .iter()
+        .any(|l| name.ends_with(&format!(".{l}")));
         let want = if name == "app.hits.count" || !level {
             "last"
         } else {

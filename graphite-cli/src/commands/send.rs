@@ -48,6 +48,9 @@ impl SendArgs {
             .with_batch_size(self.batch_size)
             .with_batch_delay(Duration::from_millis(self.batch_delay_ms))
             .with_replay(replay);
+        if let Some(dir) = &self.spool {
+            config = config.with_spool(graphite_proto::sender::Spool::new(dir, self.spool_max));
+        }
         if let Some(prefix) = &self.prefix {
             config = config.with_prefix(prefix)?;
         }
@@ -140,12 +143,13 @@ pub(crate) fn run(args: &SendArgs) -> Result<bool, Failure> {
             print_stats("stats", &stats);
         }
     }
-    let complete = stats.written == stats.accepted && stats.dropped.total() == 0;
+    // With a spool, what it holds is kept, not lost, but not delivered yet.
+    let undelivered = stats.dropped.total() + stats.buffered + stats.spool_held;
+    let complete = undelivered == 0;
     if !complete && !args.stats {
         eprintln!(
-            "graphite: {} of {} datapoints not delivered (--stats for the counters)",
-            stats.pushed() - stats.written,
-            stats.pushed()
+            "graphite: {undelivered} datapoints not delivered, {} of them kept in the spool (--stats for the counters)",
+            stats.spool_held
         );
     }
     Ok(feed.invalid == 0 && complete)
@@ -217,7 +221,7 @@ fn show_received(listener: &Listener, stats: &Stats, protocol: Protocol) -> Resu
 fn print_stats(label: &str, stats: &Stats) {
     let d = &stats.dropped;
     eprintln!(
-        "{label}: accepted={} written={} replayed={} written_bytes={} buffered={} dropped={} (buffer_full={} evicted={} deadline={} closed={} too_large={} invalid={}) unconfirmed={} connects={} connect_failures={} disconnects={}",
+        "{label}: accepted={} written={} replayed={} written_bytes={} buffered={} dropped={} (buffer_full={} evicted={} deadline={} closed={} too_large={} invalid={} spool_full={} spool_error={} spool_corrupt={}) unconfirmed={} connects={} connect_failures={} disconnects={} spooled={} unspooled={} spool_found={} spool_held={} spool_torn={}",
         stats.accepted,
         stats.written,
         stats.replayed,
@@ -230,9 +234,17 @@ fn print_stats(label: &str, stats: &Stats) {
         d.closed,
         d.too_large,
         d.invalid,
+        d.spool_full,
+        d.spool_error,
+        d.spool_corrupt,
         stats.unconfirmed,
         stats.connects,
         stats.connect_failures,
         stats.disconnects,
+        stats.spooled,
+        stats.unspooled,
+        stats.spool_found,
+        stats.spool_held,
+        stats.spool_torn,
     );
 }

@@ -39,6 +39,9 @@ pub(crate) struct Batch {
     pub(crate) datapoints: u64,
     /// A copy re-sent from the replay window (already counted as written).
     pub(crate) replay: bool,
+    /// The spool record this batch was read from: removed from disk once
+    /// the batch is written whole.
+    pub(crate) spooled: Option<u64>,
     /// When it was first written, on the connected clock: a replay copy
     /// keeps it, so replaying does not extend its stay in the window.
     pub(crate) first_written: Option<Duration>,
@@ -157,6 +160,7 @@ impl BatchBuilder {
             bytes: self.buf.split().freeze(),
             datapoints: self.datapoints,
             replay: false,
+            spooled: None,
             first_written: None,
         };
         self.datapoints = 0;

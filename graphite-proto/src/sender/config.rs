@@ -8,6 +8,8 @@ use crate::pickle::DEFAULT_MAX_FRAME_LEN;
 use crate::protocol::Protocol;
 use crate::udp::DEFAULT_MAX_DATAGRAM_LEN;
 
+use super::spool::Spool;
+
 /// What `push` does when the buffer is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -198,6 +200,9 @@ pub struct SenderConfig {
     pub max_datagram_len: usize,
     /// Prefix and default tags applied to every datapoint (default none).
     pub naming: Naming,
+    /// A disk spool for what memory cannot hold (default none): see
+    /// [`Spool`].
+    pub spool: Option<Spool>,
 }
 
 /// A configuration that cannot work.
@@ -216,6 +221,14 @@ pub enum ConfigError {
     /// A batch cannot hold even the longest possible line.
     #[error("batch size {0} is smaller than 64 bytes")]
     BatchTooSmall(usize),
+    /// The spool cannot hold two batches.
+    #[error("spool limit {max_bytes} must hold at least two batches of {batch} bytes")]
+    SpoolTooSmall {
+        /// The spool's byte limit.
+        max_bytes: u64,
+        /// The effective batch size.
+        batch: usize,
+    },
 }
 
 impl SenderConfig {
@@ -235,7 +248,16 @@ impl SenderConfig {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             max_datagram_len: DEFAULT_MAX_DATAGRAM_LEN,
             naming: Naming::default(),
+            spool: None,
         }
+    }
+
+    /// Sets [`spool`](Self::spool): spill to disk what memory cannot hold,
+    /// and send it when carbon takes it again, also after a restart.
+    #[must_use = "returns the new configuration"]
+    pub fn with_spool(mut self, spool: Spool) -> Self {
+        self.spool = Some(spool);
+        self
     }
 
     /// Prepends `prefix` and a `.` to every name (see [`Naming`]).
@@ -373,6 +395,14 @@ impl SenderConfig {
         if self.buffer_capacity < 2 * batch {
             return Err(ConfigError::BufferTooSmall {
                 capacity: self.buffer_capacity,
+                batch,
+            });
+        }
+        if let Some(spool) = &self.spool
+            && spool.max_bytes < 2 * (batch as u64 + super::spool::RECORD_OVERHEAD)
+        {
+            return Err(ConfigError::SpoolTooSmall {
+                max_bytes: spool.max_bytes,
                 batch,
             });
         }

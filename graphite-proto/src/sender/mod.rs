@@ -79,6 +79,7 @@ mod error;
 mod outbox;
 mod output;
 mod replay;
+pub mod spool;
 mod stall;
 mod stats;
 
@@ -95,6 +96,8 @@ pub use self::error::{PushError, PushManyError};
 use self::outbox::Outbox;
 pub use self::output::{Event, Output};
 use self::replay::ReplayBuffer;
+use self::spool::SpoolState;
+pub use self::spool::{Spool, SpoolDone, SpoolOp, SpoolRecord};
 use self::stall::StallWatch;
 use self::stats::Fate;
 pub use self::stats::{Dropped, Stats};
@@ -151,6 +154,8 @@ pub struct Sender {
     outage: Option<Outage>,
     flush_deadline: Option<Instant>,
     closing: bool,
+    /// The disk spool's state, when one is configured.
+    spool: Option<SpoolState>,
 }
 
 impl Sender {
@@ -160,6 +165,10 @@ impl Sender {
         Ok(Self {
             replay: config.effective_replay(),
             builder: BatchBuilder::new(config.protocol, config.effective_batch_size()),
+            spool: config
+                .spool
+                .as_ref()
+                .map(|s| SpoolState::new(s, config.buffer_capacity)),
             backoff: BackoffState::new(config.backoff),
             config,
             outbox: Outbox::default(),
@@ -184,8 +193,10 @@ impl Sender {
 
     /// The counters.
     pub fn stats(&self) -> Stats {
+        let spool = self.spool.as_ref();
         Stats {
-            buffered_bytes: self.held_bytes(),
+            buffered_bytes: self.held_bytes() + spool.map_or(0, SpoolState::spilling_bytes),
+            spool_bytes: spool.map_or(0, SpoolState::disk_bytes),
             ..self.stats
         }
     }
@@ -381,7 +392,13 @@ impl Sender {
         }
         // Framing counts too: a pickle frame's header and trailer are
         // buffered bytes like any other.
+        let mut spilled = false;
         while self.held_bytes() + self.builder.room_needed(item_len) > self.config.buffer_capacity {
+            if self.spill_oldest(now) {
+                // The driver writes it to disk: wake it.
+                spilled = true;
+                continue;
+            }
             match policy {
                 OverflowPolicy::DropOldest if self.evict_oldest() => {}
                 OverflowPolicy::Wait(_) => return Err(PushError::WouldBlock),
@@ -404,7 +421,7 @@ impl Sender {
             self.seal_open();
             ready = true;
         }
-        Ok(ready || started)
+        Ok(ready || started || spilled)
     }
 
     fn seal_open(&mut self) {
@@ -415,6 +432,14 @@ impl Sender {
 
     /// The end of a batch that leaves the buffer: counted, memory reused.
     fn settle(&mut self, batch: Batch, fate: Fate) {
+        if batch.spooled.is_some() {
+            // A copy of a spool record, which stays on disk.
+            if let Some(spool) = self.spool.as_mut() {
+                spool.forget_checked_out();
+            }
+            self.builder.recycle(batch.bytes);
+            return;
+        }
         self.stats.settle(batch.datapoints, batch.replay, fate);
         self.builder.recycle(batch.bytes);
     }
@@ -442,9 +467,15 @@ impl Sender {
         if std::mem::take(&mut self.disconnect) {
             return Some(Output::Disconnect);
         }
+        if let Some(spool) = self.poll_spool() {
+            return Some(spool);
+        }
         match self.state {
             State::Connected { .. } | State::Idle { .. }
-                if self.closing && self.is_flushed() && !self.replay_owed() =>
+                if self.closing
+                    && self.is_flushed()
+                    && !self.replay_owed()
+                    && self.spool_is_idle() =>
             {
                 self.state = State::Closed;
                 self.clock.stop(now);
@@ -562,7 +593,7 @@ impl Sender {
         let Some((front, written)) = self.outbox.rewind() else {
             return;
         };
-        if !keep_lines {
+        if !keep_lines || front.spooled.is_some() {
             return;
         }
         let done = &front.bytes[..written];
@@ -608,7 +639,10 @@ impl Sender {
             return;
         };
         let (datapoints, replay) = (batch.datapoints, batch.replay);
-        self.stats.settle(datapoints, replay, Fate::Written);
+        match (batch.spooled.take(), self.spool.as_mut()) {
+            (Some(id), Some(spool)) => spool.written(id, &mut self.stats),
+            _ => self.stats.settle(datapoints, replay, Fate::Written),
+        }
         if !self.config.protocol.is_stream() {
             self.builder.recycle(batch.bytes);
             return;
@@ -796,9 +830,6 @@ impl Sender {
     /// were written on a lost connection and may be missing
     /// ([`Stats::unconfirmed`]).
     fn drop_unwritten(&mut self, now: Instant) {
-        let open = self.builder.clear();
-        self.stats.buffered -= open;
-        self.stats.dropped.deadline += open;
         if self.closing && self.replay_owed() {
             self.stats.unconfirmed += self.outbox.replay_datapoints();
             if self.outage.is_some() {
@@ -814,6 +845,13 @@ impl Sender {
             self.clock.stop(now);
             self.state = State::Idle { at: now };
         }
+        // With a spool, what is unwritten goes to disk instead.
+        if self.spill_unwritten() {
+            return;
+        }
+        let open = self.builder.clear();
+        self.stats.buffered -= open;
+        self.stats.dropped.deadline += open;
         self.discard_outbox();
     }
 
@@ -842,5 +880,7 @@ impl Sender {
     }
 }
 
+#[cfg(test)]
+mod spool_tests;
 #[cfg(test)]
 mod tests;

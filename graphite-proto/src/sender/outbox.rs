@@ -138,4 +138,43 @@ impl Outbox {
         self.replays = 0;
         self.queue.drain(..)
     }
+
+    /// Puts a batch back before every queued one, behind the batch in
+    /// flight (a batch the spool could not take).
+    pub(crate) fn requeue(&mut self, batch: Batch) {
+        let index = usize::from(self.offset > 0).min(self.queue.len());
+        self.bytes += batch.bytes.len();
+        self.queue.insert(index, batch);
+    }
+
+    /// The index of the oldest batch the spool may take: not in flight, not
+    /// a replay copy, not read from the spool.
+    fn spillable(&self) -> Option<usize> {
+        let first = usize::from(self.offset > 0);
+        (first..self.queue.len()).find(|&i| {
+            let batch = &self.queue[i];
+            !batch.replay && batch.spooled.is_none()
+        })
+    }
+
+    /// The length of the batch [`take_spillable`](Self::take_spillable)
+    /// would take.
+    pub(crate) fn spillable_len(&self) -> Option<usize> {
+        self.spillable().map(|i| self.queue[i].bytes.len())
+    }
+
+    /// Removes the oldest batch the spool may take.
+    pub(crate) fn take_spillable(&mut self) -> Option<Batch> {
+        let batch = self.queue.remove(self.spillable()?)?;
+        self.bytes -= batch.bytes.len();
+        Some(batch)
+    }
+
+    /// The spool dropped record `id` while its copy waits here: the copy
+    /// becomes an ordinary batch.
+    pub(crate) fn release_spooled(&mut self, id: u64) {
+        if let Some(batch) = self.queue.iter_mut().find(|b| b.spooled == Some(id)) {
+            batch.spooled = None;
+        }
+    }
 }

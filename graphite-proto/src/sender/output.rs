@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::spool::SpoolOp;
+
 /// The next thing the adapter must do, from
 /// [`Sender::poll_output`](super::Sender::poll_output).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +32,12 @@ pub enum Output {
     /// Everything is flushed (or dropped at the deadline): shut the
     /// connection down cleanly and stop driving the sender.
     Close,
+    /// Do this to the disk spool (configured with
+    /// [`SenderConfig::with_spool`](super::SenderConfig::with_spool)), off
+    /// the application's thread, and report with
+    /// [`Sender::on_spool_done`](super::Sender::on_spool_done). One is given
+    /// at a time.
+    Spool(SpoolOp),
     /// Something to log.
     Event(Event),
 }
@@ -61,6 +69,14 @@ pub enum Event {
         /// may be missing.
         unconfirmed: u64,
     },
+    /// The spool failed an operation: what it was, and the error. After a
+    /// failed append, nothing is spilled for a second.
+    SpoolFailed {
+        /// The operation (`append`, `read`, `remove`, `sync`).
+        op: &'static str,
+        /// The error.
+        error: String,
+    },
     /// Connections keep failing before the replay that follows each
     /// reconnect is written. Reported once, at the second failure in a
     /// row, until a replay completes. Meanwhile reconnects back off (a
@@ -83,7 +99,7 @@ impl Event {
     pub fn is_warning(&self) -> bool {
         matches!(
             self,
-            Self::OutageStarted { .. } | Self::ReplayInterrupted { .. }
+            Self::OutageStarted { .. } | Self::ReplayInterrupted { .. } | Self::SpoolFailed { .. }
         )
     }
 }
@@ -108,6 +124,7 @@ impl fmt::Display for Event {
                 "graphite connection recovered after {outage:.1?} ({failed_attempts} failed attempts): \
                  replaying {replaying} datapoints, {dropped} dropped during the outage, {unconfirmed} unconfirmed"
             ),
+            Self::SpoolFailed { op, error } => write!(f, "graphite spool {op} failed: {error}"),
             Self::ReplayInterrupted {
                 failures,
                 replaying,

@@ -21,6 +21,14 @@ pub struct Dropped {
     /// Refused because the name or value was invalid (or the name became
     /// invalid with the configured prefix and default tags).
     pub invalid: u64,
+    /// Spooled, then dropped as the oldest to make room in a full spool.
+    pub spool_full: u64,
+    /// Could not be written to the spool at a flush or close deadline (an
+    /// unwritable directory, a full disk).
+    pub spool_error: u64,
+    /// Spooled, then found unreadable when read back (its checksum did not
+    /// match): never sent.
+    pub spool_corrupt: u64,
 }
 
 impl Dropped {
@@ -32,11 +40,19 @@ impl Dropped {
             + self.closed
             + self.too_large
             + self.invalid
+            + self.spool_full
+            + self.spool_error
+            + self.spool_corrupt
     }
 
     /// Drops of datapoints that `push` had accepted.
     pub fn after_accept(&self) -> u64 {
-        self.evicted + self.deadline
+        self.evicted + self.deadline + self.spool_error
+    }
+
+    /// Drops of datapoints that were in the spool.
+    pub fn from_spool(&self) -> u64 {
+        self.spool_full + self.spool_corrupt
     }
 }
 
@@ -46,11 +62,15 @@ impl Dropped {
 /// failures: every datapoint given to `push` is in exactly one place,
 ///
 /// ```text
-/// accepted == written + buffered + dropped.evicted + dropped.deadline
+/// accepted + unspooled == written + buffered + spooled + dropped.after_accept()
 /// pushed   == accepted + dropped.buffer_full + dropped.closed + dropped.too_large + dropped.invalid
+/// spooled + spool_found == unspooled + spool_held + dropped.from_spool()
 /// ```
 ///
-/// Replays are extra copies of written datapoints and are counted apart.
+/// `after_accept()` is `evicted + deadline + spool_error`; `from_spool()` is
+/// `spool_full + spool_corrupt`. Without a spool, every spool counter is
+/// zero. Replays are extra copies of written datapoints and are counted
+/// apart.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -87,17 +107,39 @@ pub struct Stats {
     pub stalls: u64,
     /// Healthy connections closed on purpose by `reconnect_interval`.
     pub periodic_reconnects: u64,
+    /// Datapoints moved from memory to the disk spool.
+    pub spooled: u64,
+    /// Datapoints that came back out of the spool: written (and counted in
+    /// `written` too), or taken back into the buffer.
+    pub unspooled: u64,
+    /// Datapoints found in the spool when the sender started (left by an
+    /// earlier one).
+    pub spool_found: u64,
+    /// Datapoints in the spool now.
+    pub spool_held: u64,
+    /// Bytes the spool's records take on disk now.
+    pub spool_bytes: u64,
+    /// Torn or corrupt stretches of spool files found at start (a write
+    /// cut short by a crash): cut off and never sent. Their datapoints
+    /// cannot be known, so they are counted here and nowhere else.
+    pub spool_torn: u64,
 }
 
 impl Stats {
     /// Every datapoint ever given to `push`.
     pub fn pushed(&self) -> u64 {
-        self.accepted + self.dropped.total() - self.dropped.after_accept()
+        self.accepted + self.dropped.total()
+            - self.dropped.after_accept()
+            - self.dropped.from_spool()
     }
 
-    /// Whether the accounting invariant holds.
+    /// Whether the accounting invariants hold (see above).
     pub fn is_consistent(&self) -> bool {
-        self.accepted == self.written + self.buffered + self.dropped.after_accept()
+        let memory = self.accepted + self.unspooled
+            == self.written + self.buffered + self.spooled + self.dropped.after_accept();
+        let spool = self.spooled + self.spool_found
+            == self.unspooled + self.spool_held + self.dropped.from_spool();
+        memory && spool
     }
 }
 

@@ -232,6 +232,7 @@ impl Sim {
                         self.closed = true;
                     }
                     Output::Event(event) => self.events.push(event),
+                    Output::Spool(op) => panic!("no spool configured: {op:?}"),
                     Output::Transmit(bytes) => {
                         assert!(self.connected, "transmit only while connected");
                         match self.peer {

@@ -253,9 +253,16 @@ fn raw_write(stream: &[Datapoint], reps: usize) -> f64 {
 /// A fresh discard sink and `runtime`'s Sender pointed at it, with room in
 /// its buffer for a whole run: the figures are throughput and cost, not
 /// overflow policy.
-fn sender_to_sink(runtime: Runtime, protocol: Protocol) -> (DiscardSink, AnySender) {
+fn sender_to_sink(
+    runtime: Runtime,
+    protocol: Protocol,
+    spool: Option<&std::path::Path>,
+) -> (DiscardSink, AnySender) {
     let sink = DiscardSink::start();
-    let config = SenderConfig::new(protocol).with_buffer_capacity(512 << 20);
+    let mut config = SenderConfig::new(protocol).with_buffer_capacity(512 << 20);
+    if let Some(dir) = spool {
+        config = config.with_spool(graphite_proto::sender::Spool::new(dir, 1 << 30));
+    }
     let sender = AnySender::spawn(runtime, "127.0.0.1", sink.addr().port(), config).expect("spawn");
     (sink, sender)
 }
@@ -279,8 +286,9 @@ fn end_to_end(
     stream: &[Datapoint],
     reps: usize,
     handover: Handover,
+    spool: Option<&std::path::Path>,
 ) -> (f64, f64) {
-    let (sink, sender) = sender_to_sink(runtime, protocol);
+    let (sink, sender) = sender_to_sink(runtime, protocol, spool);
     let mut pass = || {
         match handover {
             Handover::Batches => {
@@ -364,7 +372,7 @@ fn interleaved_ratio(
     let yard_sink = DiscardSink::start();
     let mut conn = TcpStream::connect(yard_sink.addr()).expect("connect to the sink");
     let mut buf = Vec::with_capacity(256 << 10);
-    let (sink, sender) = sender_to_sink(runtime, Protocol::Plaintext);
+    let (sink, sender) = sender_to_sink(runtime, Protocol::Plaintext, None);
     let candidate = || {
         let start = Instant::now();
         match handover {
@@ -412,7 +420,7 @@ fn interleaved_ratio(
 /// every 10,000 so the buffer does not grow (a growing buffer needs memory
 /// by definition). The I/O side runs on other threads and is not counted.
 fn hot_path_allocs(runtime: Runtime, stream: &[Datapoint]) -> f64 {
-    let (_sink, sender) = sender_to_sink(runtime, Protocol::Plaintext);
+    let (_sink, sender) = sender_to_sink(runtime, Protocol::Plaintext, None);
     let mut counted = 0;
     let mut points = 0;
     for (round, part) in stream.chunks(10_000).enumerate() {
@@ -454,7 +462,7 @@ fn clock_overhead_ns() -> f64 {
 /// Median and p99 of one `send` call, in nanoseconds, with `threads` threads
 /// calling at once; each call timed on its own, clock cost subtracted.
 fn send_cost(runtime: Runtime, workload: &[Datapoint], calls: usize, threads: usize) -> (f64, f64) {
-    let (_sink, sender) = sender_to_sink(runtime, Protocol::Plaintext);
+    let (_sink, sender) = sender_to_sink(runtime, Protocol::Plaintext, None);
     let overhead = clock_overhead_ns();
     let barrier = Barrier::new(threads);
     let per_thread = calls / threads;
@@ -513,8 +521,21 @@ fn main() {
             .find(|r| args.get(at + 1).is_some_and(|a| a == r.name()))
             .expect("--profile-e2e tokio|async-std|smol|blocking");
         let stream = data::workload(plan.e2e_points / data::SERIES);
-        let (rate, _) = end_to_end(runtime, Protocol::Plaintext, &stream, 20, Handover::Batches);
+        let (rate, _) = end_to_end(
+            runtime,
+            Protocol::Plaintext,
+            &stream,
+            20,
+            Handover::Batches,
+            None,
+        );
         result(&format!("e2e_{}", runtime.name()), rate, "datapoints/s");
+        return;
+    }
+    // `--spool-e2e`: the end-to-end figure with a disk spool configured
+    // (carbon up, so it is never used) against without, alternating runs.
+    if args.iter().any(|a| a == "--spool-e2e") {
+        spool_e2e(&plan);
         return;
     }
     if args.iter().any(|a| a == "--only-otel") {
@@ -554,6 +575,7 @@ fn main() {
             &stream,
             e2e_reps,
             Handover::Batches,
+            None,
         );
         result(&format!("e2e_{name}"), rate, "datapoints/s");
         result(
@@ -567,6 +589,7 @@ fn main() {
             &stream,
             e2e_reps,
             Handover::OneByOne,
+            None,
         );
         result(&format!("e2e_{name}_one_by_one"), single, "datapoints/s");
         result(
@@ -584,6 +607,7 @@ fn main() {
         &stream,
         e2e_reps,
         Handover::Batches,
+        None,
     );
     result("e2e_tokio_pickle", e2e_pickle, "datapoints/s");
     for (name, rate, _) in &e2e {
@@ -651,4 +675,36 @@ fn main() {
         }
     }
     println!("# finished in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// The end-to-end figure through tokio with and without a spool, in
+/// alternating rounds (the loopback path is noisy): the spool must cost
+/// nothing until it is needed.
+fn spool_e2e(plan: &Plan) {
+    let stream = data::workload(plan.e2e_points / data::SERIES);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let run = |spool| {
+            end_to_end(
+                Runtime::Tokio,
+                Protocol::Plaintext,
+                &stream,
+                3,
+                Handover::Batches,
+                spool,
+            )
+            .0
+        };
+        without.push(run(None));
+        with.push(run(Some(dir.path())));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (without, with) = (median(&mut without), median(&mut with));
+    result("e2e_tokio_no_spool", without, "datapoints/s");
+    result("e2e_tokio_with_spool", with, "datapoints/s");
+    ratio("e2e_tokio_with_spool_vs_no_spool", with / without);
 }

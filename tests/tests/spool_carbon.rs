@@ -1,0 +1,326 @@
+//! The disk spool against Graphite's own carbon-cache, values read back
+//! from whisper: an outage that outlasts the memory buffer ten times over,
+//! a close during an outage and a new sender on the same spool, and an
+//! application SIGKILLed while it spools, restarted on the same spool.
+//!
+//! The outages last seconds, not the two minutes of the issue: what
+//! matters is that the buffer overflows ten times over, which a small
+//! buffer (256 KiB) does in seconds.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use graphite_proto::sender::{OverflowPolicy, ReplayWindow, SenderConfig, Spool, Stats};
+use graphite_proto::{Datapoint, MetricPath, Protocol};
+use graphite_tests::carbon::{Carbon, CarbonOptions};
+use graphite_tests::process;
+use graphite_tests::runtime::{AnySender, Runtime};
+
+/// Carbon's writer and the sender share two cores: one test at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const BUFFER: usize = 256 << 10;
+const SERIES: i64 = 100;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn config(spool: &Path) -> SenderConfig {
+    SenderConfig::new(Protocol::Plaintext)
+        .with_buffer_capacity(BUFFER)
+        .with_batch_size(16 << 10)
+        .with_overflow(OverflowPolicy::Wait(Duration::from_secs(10)))
+        .with_replay(Some(ReplayWindow {
+            max_age: Duration::from_secs(2),
+            peer_unread: 32 << 10,
+            max_bytes: 64 << 10,
+        }))
+        .with_spool(Spool::new(spool, 256 << 20))
+}
+
+/// Datapoint `i` of a run: series `i % SERIES`, one second apart per
+/// round over the series, its index as value (each is a whisper point of
+/// its own).
+struct Run {
+    tag: String,
+    base: i64,
+    paths: Vec<MetricPath>,
+}
+
+impl Run {
+    fn new(tag: &str, count: i64) -> Self {
+        let paths = (0..SERIES)
+            .map(|s| MetricPath::new(&format!("spool.{tag}.s{s}")).expect("valid"))
+            .collect();
+        Self {
+            tag: tag.to_owned(),
+            // Every timestamp within whisper's hour, in the past.
+            base: now() - count / SERIES - 60,
+            paths,
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        (0..SERIES)
+            .map(|s| format!("spool.{}.s{s}", self.tag))
+            .collect()
+    }
+
+    fn points(&self, range: std::ops::Range<i64>) -> Vec<Datapoint> {
+        range
+            .map(|i| {
+                let path = self.paths[(i % SERIES) as usize].clone();
+                Datapoint::new(path, i, self.base + i / SERIES)
+            })
+            .collect()
+    }
+
+    fn expected(&self, range: std::ops::Range<i64>) -> Vec<(String, i64, f64)> {
+        range
+            .map(|i| {
+                (
+                    format!("spool.{}.s{}", self.tag, i % SERIES),
+                    self.base + i / SERIES,
+                    i as f64,
+                )
+            })
+            .collect()
+    }
+}
+
+/// A carbon with the run's series created, not started yet: down.
+fn carbon_down(run: &Run) -> Carbon {
+    let carbon = Carbon::prepare(CarbonOptions::default());
+    carbon.create_series(&run.names());
+    carbon
+}
+
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "spool"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until the spool is empty and nothing is buffered.
+fn wait_drained(sender: &AnySender, timeout: Duration) -> Stats {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let stats = sender.stats();
+        if stats.spool_held == 0 && stats.buffered == 0 {
+            return stats;
+        }
+        assert!(Instant::now() < deadline, "spool not drained: {stats:?}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_outage_ten_times_the_buffer_is_spooled_and_all_stored() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    // 40 bytes a line: ten times the buffer.
+    let count = 10 * BUFFER as i64 / 40;
+    let run = Run::new("outage", count);
+    let mut carbon = carbon_down(&run);
+    let spool = tempfile::tempdir().expect("tempdir");
+    let sender = AnySender::spawn(
+        Runtime::Tokio,
+        "127.0.0.1",
+        carbon.line_port,
+        config(spool.path()),
+    )
+    .expect("spawn");
+    let started = Instant::now();
+    for from in (0..count).step_by(1000) {
+        sender
+            .sink()
+            .push_many_wait_blocking(&run.points(from..(from + 1000).min(count)))
+            .expect("room, through the spool");
+    }
+    let spooling = started.elapsed();
+    let stats = sender.stats();
+    eprintln!(
+        "spooled {} of {count} datapoints in {spooling:.2?} with carbon down: {:.0} datapoints/s",
+        stats.spooled,
+        count as f64 / spooling.as_secs_f64()
+    );
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert!(stats.spooled > count as u64 * 8 / 10, "{stats:?}");
+    assert!(stats.is_consistent(), "{stats:?}");
+
+    carbon.launch();
+    let stats = wait_drained(&sender, Duration::from_secs(60));
+    assert_eq!(stats.unspooled, stats.spooled, "{stats:?}");
+    assert!(stats.is_consistent(), "{stats:?}");
+    assert!(segments(spool.path()).is_empty(), "the spool is empty");
+    carbon
+        .wait_for(&run.expected(0..count), Duration::from_secs(60))
+        .expect("every datapoint stored");
+    let stats = sender.close(Duration::from_secs(5));
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+}
+
+#[test]
+fn a_close_during_an_outage_and_a_new_sender_store_everything() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let count = 20_000;
+    let run = Run::new("close", count);
+    let mut carbon = carbon_down(&run);
+    let spool = tempfile::tempdir().expect("tempdir");
+    let first = AnySender::spawn(
+        Runtime::Blocking,
+        "127.0.0.1",
+        carbon.line_port,
+        config(spool.path()),
+    )
+    .expect("spawn");
+    first
+        .sink()
+        .push_many_wait_blocking(&run.points(0..count))
+        .expect("room");
+    let started = Instant::now();
+    let stats = first.close(Duration::from_secs(1));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "close kept its deadline"
+    );
+    assert_eq!(
+        (stats.spooled, stats.spool_held),
+        (count as u64, count as u64),
+        "{stats:?}"
+    );
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert!(stats.is_consistent(), "{stats:?}");
+    drop(first);
+
+    carbon.launch();
+    let second = AnySender::spawn(
+        Runtime::Blocking,
+        "127.0.0.1",
+        carbon.line_port,
+        config(spool.path()),
+    )
+    .expect("the next sender on the same spool");
+    // Its close sends what the spool holds, within its deadline.
+    let stats = second.close(Duration::from_secs(60));
+    assert_eq!(
+        (stats.spool_found, stats.unspooled, stats.spool_held),
+        (count as u64, count as u64, 0)
+    );
+    assert!(stats.is_consistent(), "{stats:?}");
+    assert!(segments(spool.path()).is_empty(), "the spool is empty");
+    carbon
+        .wait_for(&run.expected(0..count), Duration::from_secs(60))
+        .expect("every datapoint stored");
+}
+
+/// The application of the SIGKILL test, run as a child process of this
+/// test binary: sends forever towards a carbon that is down, spooling,
+/// and prints how much it has spooled.
+#[test]
+fn spooling_application() {
+    let (Ok(dir), Ok(port), Ok(base)) = (
+        std::env::var("SPOOL_APP_DIR"),
+        std::env::var("SPOOL_APP_PORT"),
+        std::env::var("SPOOL_APP_BASE"),
+    ) else {
+        return; // Not the child: nothing to do.
+    };
+    let port: u16 = port.parse().expect("port");
+    let mut run = Run::new("killed", 0);
+    run.base = base.parse().expect("base");
+    let sender = AnySender::spawn(
+        Runtime::Blocking,
+        "127.0.0.1",
+        port,
+        config(Path::new(&dir)),
+    )
+    .expect("spawn");
+    for from in (0..).step_by(1000) {
+        sender
+            .sink()
+            .push_many_wait_blocking(&run.points(from..from + 1000))
+            .expect("room");
+        println!("spooled {}", sender.stats().spooled);
+    }
+}
+
+#[test]
+fn a_sigkilled_application_restarted_on_its_spool_stores_what_it_held() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let run = Run::new("killed", 200_000);
+    let mut carbon = carbon_down(&run);
+    let spool = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(std::env::current_exe().expect("this test binary"))
+        .args([
+            "spooling_application",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SPOOL_APP_DIR", spool.path())
+        .env("SPOOL_APP_PORT", carbon.line_port.to_string())
+        .env("SPOOL_APP_BASE", run.base.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the application");
+    let stdout = child.stdout.take().expect("piped");
+    let mut spooled_before_kill = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        if let Some(n) = line.strip_prefix("spooled ") {
+            spooled_before_kill = n.parse().expect("a count");
+        }
+        // Killed while it spools: mid-write, with luck.
+        if spooled_before_kill >= 60_000 || Instant::now() >= deadline {
+            process::kill(child.id());
+            break;
+        }
+    }
+    let _ = child.wait();
+    assert!(spooled_before_kill >= 60_000, "the application spooled");
+
+    carbon.launch();
+    let sender = AnySender::spawn(
+        Runtime::Blocking,
+        "127.0.0.1",
+        carbon.line_port,
+        config(spool.path()),
+    )
+    .expect("restarted on the same spool");
+    let stats = sender.close(Duration::from_secs(90));
+    eprintln!(
+        "after the kill: {} datapoints found in the spool, {} torn records, {} sent",
+        stats.spool_found, stats.spool_torn, stats.unspooled
+    );
+    assert!(stats.spool_found >= spooled_before_kill, "{stats:?}");
+    assert!(stats.spool_torn <= 1, "{stats:?}");
+    assert_eq!(
+        (stats.unspooled, stats.spool_held),
+        (stats.spool_found, 0),
+        "{stats:?}"
+    );
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert!(stats.is_consistent(), "{stats:?}");
+    // The spool holds the oldest datapoints, in order: 0..spool_found.
+    carbon
+        .wait_for(
+            &run.expected(0..stats.spool_found as i64),
+            Duration::from_secs(60),
+        )
+        .expect("everything the spool held is stored");
+}
