@@ -151,53 +151,9 @@ fn version_ok(binary: &Path) -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(C_RELAY_VERSION))
 }
 
+/// Debian's carbon-c-relay package, unpacked into `dir/root`.
 fn install_c_relay(dir: &Path) {
-    let download = dir.join("download");
-    let _ = fs::remove_dir_all(&download);
-    fs::create_dir_all(&download).expect("create the download dir");
-    let fetch = || {
-        process::run(
-            Command::new("apt-get")
-                .args(["download", "carbon-c-relay"])
-                .current_dir(&download),
-            b"",
-            Duration::from_secs(180),
-        )
-    };
-    let mut got = fetch();
-    if !got.status.success() {
-        // An empty or stale package list: refresh it once.
-        let update = process::run(
-            Command::new("apt-get").arg("update"),
-            b"",
-            Duration::from_secs(300),
-        );
-        assert!(
-            update.status.success(),
-            "`apt-get download carbon-c-relay` failed and `apt-get update` too (root needed):\n{}\n{}",
-            String::from_utf8_lossy(&got.stderr),
-            String::from_utf8_lossy(&update.stderr)
-        );
-        got = fetch();
-    }
-    assert!(
-        got.status.success(),
-        "`apt-get download carbon-c-relay` failed: {}. The routing tests need Debian's carbon-c-relay package.",
-        String::from_utf8_lossy(&got.stderr)
-    );
-    let deb = fs::read_dir(&download)
-        .expect("read the download dir")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .expect("apt-get download left a .deb");
-    let root = dir.join("root");
-    let _ = fs::remove_dir_all(&root);
-    process::run_ok(
-        Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root),
-        b"",
-        Duration::from_secs(60),
-    );
+    crate::debian::unpack(&["carbon-c-relay"], &dir.join("root"));
 }
 
 /// A carbon-c-relay cluster line: `host:port` or `host:port=instance`.
