@@ -60,3 +60,68 @@ pub fn wait_stored(
         thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// A process spinning on one core for as long as it lives: a storm run
+/// next to it runs on a busy machine, as services do.
+pub struct Spinner(std::process::Child);
+
+impl Spinner {
+    /// Starts the spinning process.
+    pub fn start() -> Self {
+        Self(
+            std::process::Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .expect("sh starts"),
+        )
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// How far behind carbon's writer was when it was killed.
+#[derive(Debug, Clone, Copy)]
+pub struct Lag {
+    /// Points on disk right after the kill (what survived it).
+    pub on_disk: usize,
+    /// The newest timestamp sent minus the newest stored, median over the
+    /// series, in seconds of the stream.
+    pub seconds: f64,
+}
+
+impl Lag {
+    /// Kills carbon and measures what survived on disk against the newest
+    /// timestamp index sent (`newest`, counted from `base`); carbon is
+    /// left down. `tick` is the stream's time between timestamps.
+    pub fn kill_and_measure(
+        carbon: &mut Carbon,
+        names: &[String],
+        (base, stamps): (i64, i64),
+        newest: i64,
+        tick: Duration,
+    ) -> Self {
+        carbon.kill();
+        let stored = carbon.fetch(names, base - 1, base + stamps + 1);
+        let on_disk = stored.values().map(Vec::len).sum();
+        let mut behind: Vec<i64> = names
+            .iter()
+            .map(|n| {
+                let last = stored
+                    .get(n)
+                    .and_then(|p| p.iter().map(|(t, _)| *t).max())
+                    .unwrap_or(base - 1);
+                newest - (last - base)
+            })
+            .collect();
+        behind.sort_unstable();
+        Self {
+            on_disk,
+            seconds: behind[behind.len() / 2] as f64 * tick.as_secs_f64(),
+        }
+    }
+}

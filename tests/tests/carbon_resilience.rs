@@ -10,7 +10,7 @@ use graphite_proto::{Datapoint, MetricPath, Protocol, Value};
 use graphite_tests::carbon::{Carbon, CarbonOptions};
 use graphite_tests::process;
 use graphite_tests::runtime::{AnySender, Runtime};
-use graphite_tests::storm::{self, names, now, wait_stored};
+use graphite_tests::storm::{self, Spinner, names, now, wait_stored};
 
 /// The storms load both cores, and the stalled-carbon test spins one: run
 /// one test of this file at a time, so a carbon that lags measures the
@@ -23,28 +23,6 @@ const STAMPS: i64 = 200;
 fn series(runtime: Runtime, tag: &str) -> Vec<MetricPath> {
     let prefix = format!("storm.{}.{tag}", runtime.name().replace('-', "_"));
     storm::series(&prefix, SERIES)
-}
-
-/// A process spinning on one core for as long as it lives: the storm runs
-/// on a busy machine, as services do.
-struct Spinner(std::process::Child);
-
-impl Spinner {
-    fn start() -> Self {
-        Self(
-            std::process::Command::new("sh")
-                .args(["-c", "while :; do :; done"])
-                .spawn()
-                .expect("sh starts"),
-        )
-    }
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// 200,000 distinct points (1,000 series x 200 timestamps) over about 10 s,

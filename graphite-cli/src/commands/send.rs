@@ -221,7 +221,7 @@ fn show_received(listener: &Listener, stats: &Stats, protocol: Protocol) -> Resu
 fn print_stats(label: &str, stats: &Stats) {
     let d = &stats.dropped;
     eprintln!(
-        "{label}: accepted={} written={} replayed={} written_bytes={} buffered={} dropped={} (buffer_full={} evicted={} deadline={} closed={} too_large={} invalid={} spool_full={} spool_error={} spool_corrupt={}) unconfirmed={} connects={} connect_failures={} disconnects={} spooled={} unspooled={} spool_found={} spool_held={} spool_torn={}",
+        "{label}: accepted={} written={} replayed={} written_bytes={} buffered={} dropped={} (buffer_full={} evicted={} deadline={} closed={} too_large={} invalid={} spool_full={} spool_error={} spool_corrupt={}) unconfirmed={} connects={} connect_failures={} disconnects={} stalls={} spooled={} unspooled={} spool_found={} spool_held={} spool_torn={}",
         stats.accepted,
         stats.written,
         stats.replayed,
@@ -241,6 +241,7 @@ fn print_stats(label: &str, stats: &Stats) {
         stats.connects,
         stats.connect_failures,
         stats.disconnects,
+        stats.stalls,
         stats.spooled,
         stats.unspooled,
         stats.spool_found,
