@@ -186,10 +186,8 @@ impl SpoolLog {
         for (i, first) in firsts.into_iter().enumerate() {
             let path = self.segment_path(first);
             let newest = i + 1 == count;
-            let (places, end, clean) = scan(&path, first);
-            if !clean {
-                torn += 1;
-            }
+            let (places, end, stretches) = scan(&path, first);
+            torn += stretches;
             // Records at or below the head were removed; ids must keep
             // rising across segments too.
             let floor = records
@@ -425,40 +423,57 @@ fn read_head(path: &Path) -> Option<u64> {
 }
 
 /// The whole records of a segment, the offset after the last one, and
-/// whether the segment ended cleanly there (no torn or corrupt bytes
-/// after it). Ids must rise.
-fn scan(path: &Path, segment: u64) -> (Vec<Place>, u64, bool) {
+/// how many torn or corrupt stretches lie between or after them. A
+/// corrupt stretch costs only itself: the scan resumes at the next record
+/// whose magic, checksum and rising id all hold. Ids must rise.
+fn scan(path: &Path, segment: u64) -> (Vec<Place>, u64, u64) {
     let Ok(data) = fs::read(path) else {
-        return (Vec::new(), 0, false);
+        return (Vec::new(), 0, 1);
     };
-    let mut places = Vec::new();
+    let mut places: Vec<Place> = Vec::new();
     let mut offset = 0usize;
+    let mut end = 0usize;
+    let mut stretches = 0;
     while offset < data.len() {
-        let Some(header) = data
-            .get(offset..offset + HEADER_LEN)
-            .and_then(|h| <&[u8; HEADER_LEN]>::try_from(h).ok())
-        else {
-            return (places, offset as u64, false);
-        };
-        let Some((len, datapoints, crc, id)) = parse_header(header) else {
-            return (places, offset as u64, false);
-        };
-        let start = offset + HEADER_LEN;
-        let Some(batch) = data.get(start..start + len as usize) else {
-            return (places, offset as u64, false);
-        };
-        let rising = places.last().is_none_or(|p: &Place| id > p.id);
-        if checksum(id, len, datapoints, batch) != crc || !rising {
-            return (places, offset as u64, false);
+        let after = places.last().map_or(0, |p| p.id);
+        if let Some(place) = record_at(&data, offset, after, segment) {
+            offset += HEADER_LEN + place.len as usize;
+            end = offset;
+            places.push(place);
+            continue;
         }
-        places.push(Place {
-            id,
-            segment,
-            offset: offset as u64,
-            len,
-            datapoints,
-        });
-        offset = start + len as usize;
+        stretches += 1;
+        let resume = (offset + 1..data.len())
+            .filter(|&at| data[at..].starts_with(MAGIC))
+            .find(|&at| record_at(&data, at, after, segment).is_some());
+        tracing::warn!(
+            target: "graphite",
+            "graphite spool: {} has {} torn or corrupt bytes at offset {offset}; they are not sent",
+            path.display(),
+            resume.unwrap_or(data.len()) - offset,
+        );
+        match resume {
+            Some(at) => offset = at,
+            None => break,
+        }
     }
-    (places, offset as u64, true)
+    (places, end as u64, stretches)
+}
+
+/// The whole record at `offset`, if its magic and checksum hold and its id
+/// is above `after`.
+fn record_at(data: &[u8], offset: usize, after: u64, segment: u64) -> Option<Place> {
+    let header = data
+        .get(offset..offset + HEADER_LEN)
+        .and_then(|h| <&[u8; HEADER_LEN]>::try_from(h).ok())?;
+    let (len, datapoints, crc, id) = parse_header(header)?;
+    let start = offset + HEADER_LEN;
+    let batch = data.get(start..start + len as usize)?;
+    (id > after && checksum(id, len, datapoints, batch) == crc).then_some(Place {
+        id,
+        segment,
+        offset: offset as u64,
+        len,
+        datapoints,
+    })
 }
