@@ -475,3 +475,141 @@ fn send_with_a_spool_delivers_in_the_next_run_what_carbon_missed() {
         .collect();
     carbon.wait_for(&want, STORE_TIMEOUT).expect("stored");
 }
+
+/// The value of `key=` in a `--stats` line.
+fn stat(stderr: &str, key: &str) -> u64 {
+    let prefix = format!("{key}=");
+    stderr
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .find_map(|token| token.strip_prefix(&prefix))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in: {stderr}"))
+}
+
+/// `send --spool` on a full disk. A file-size limit makes it one without
+/// root: with SIGXFSZ ignored, a write past the limit fails with EFBIG, as
+/// on a full file system. The run keeps its deadline, counts what the
+/// spool could not take, and the next run delivers what it did take.
+#[test]
+fn send_with_a_spool_on_a_full_disk_counts_its_loss_and_keeps_its_deadline() {
+    let mut carbon = Carbon::prepare(Default::default());
+    let spool = tempfile::tempdir().expect("tempdir");
+    let dir = spool.path().to_str().expect("a UTF-8 path");
+    let target = format!("127.0.0.1:{}", carbon.line_port);
+    let count = 50_000;
+    let base = now() - count / 100 - 60;
+    let line = |i: i64| {
+        (
+            format!("it.cli.full.s{}", i % 100),
+            base + i / 100,
+            i as f64,
+        )
+    };
+    let input: String = (0..count)
+        .map(|i| {
+            let (name, ts, value) = line(i);
+            format!("{name} {value} {ts}\n")
+        })
+        .collect();
+    // 512 blocks of 512 bytes: no file may pass 256 KiB; the input is 1.7 MB.
+    let limited = "trap '' XFSZ; ulimit -f 512; exec \"$0\" \"$@\"";
+    let started = std::time::Instant::now();
+    let out = process::run(
+        Command::new("sh").args([
+            "-c",
+            limited,
+            env!("CARGO_BIN_EXE_graphite"),
+            "send",
+            "--to",
+            &target,
+            "--spool",
+            dir,
+            "--buffer",
+            "131072",
+            "--batch-size",
+            "16384",
+            "--timeout",
+            "1",
+            "--stats",
+            "--quiet",
+        ]),
+        input.as_bytes(),
+        Duration::from_secs(60),
+    );
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{took:.2?}: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        took < Duration::from_secs(30),
+        "kept its deadline: {took:?}"
+    );
+    let (accepted, held, lost) = (
+        stat(&stderr, "accepted"),
+        stat(&stderr, "spool_held"),
+        stat(&stderr, "spool_error"),
+    );
+    assert!(held > 0 && lost > 0, "{stderr}");
+    assert_eq!(stat(&stderr, "written"), 0, "{stderr}");
+    // Every datapoint is on disk or counted lost: nothing silent. (Those
+    // refused once the wait for room gave up count as buffer_full drops,
+    // never accepted.)
+    assert_eq!(held + lost, accepted, "{stderr}");
+    assert_eq!(held + stat(&stderr, "dropped"), count as u64, "{stderr}");
+    for entry in std::fs::read_dir(spool.path())
+        .expect("spool dir")
+        .flatten()
+    {
+        let len = entry.metadata().expect("metadata").len();
+        assert!(len <= 256 << 10, "{:?} is {len} bytes", entry.path());
+    }
+
+    carbon.launch();
+    let out = graphite(
+        &[
+            "send",
+            "--to",
+            &target,
+            "--spool",
+            dir,
+            "--timeout",
+            "30",
+            "--stats",
+            "--quiet",
+        ],
+        "",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stat(&stderr, "spool_found"), held, "{stderr}");
+    assert_eq!(stat(&stderr, "unspooled"), held, "{stderr}");
+    let names: Vec<String> = (0..100).map(|s| format!("it.cli.full.s{s}")).collect();
+    let deadline = std::time::Instant::now() + STORE_TIMEOUT;
+    let stored = loop {
+        let fetched = carbon.fetch(&names, base - 1, base + count / 100 + 1);
+        let stored: usize = fetched.values().map(Vec::len).sum();
+        if stored as u64 >= held || std::time::Instant::now() >= deadline {
+            break stored;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(stored as u64, held, "what the spool held is stored");
+}
+
+/// A spool directory that cannot be created: a clear error at start that
+/// names it, not a panic and not a run that silently spools nowhere.
+#[test]
+fn send_with_an_unusable_spool_directory_is_refused_by_name() {
+    let file = tempfile::NamedTempFile::new().expect("a file");
+    let dir = file.path().join("spool");
+    let dir = dir.to_str().expect("a UTF-8 path");
+    let out = graphite(
+        &["send", "--to", "127.0.0.1:9", "--spool", dir, "it.x", "1"],
+        "",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(dir), "names the directory: {stderr}");
+}

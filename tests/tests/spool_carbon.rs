@@ -127,41 +127,44 @@ fn wait_drained(sender: &AnySender, timeout: Duration) -> Stats {
     }
 }
 
-#[test]
-fn an_outage_ten_times_the_buffer_is_spooled_and_all_stored() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+/// Carbon is down for `outage` while the application sends ten times what
+/// the memory buffer holds, spread over the outage; then carbon is back:
+/// every datapoint is stored and the spool ends empty.
+fn outage_ten_times_the_buffer(runtime: Runtime, tag: &str, outage: Duration) {
     // 40 bytes a line: ten times the buffer.
     let count = 10 * BUFFER as i64 / 40;
-    let run = Run::new("outage", count);
+    let run = Run::new(tag, count);
     let mut carbon = carbon_down(&run);
     let spool = tempfile::tempdir().expect("tempdir");
-    let sender = AnySender::spawn(
-        Runtime::Tokio,
-        "127.0.0.1",
-        carbon.line_port,
-        config(spool.path()),
-    )
-    .expect("spawn");
+    let sender = AnySender::spawn(runtime, "127.0.0.1", carbon.line_port, config(spool.path()))
+        .expect("spawn");
     let started = Instant::now();
-    for from in (0..count).step_by(1000) {
+    let chunks = (count + 999) / 1000;
+    for (n, from) in (0..count).step_by(1000).enumerate() {
+        let due = started + outage.mul_f64(n as f64 / chunks as f64);
+        thread::sleep(due.saturating_duration_since(Instant::now()));
         sender
             .sink()
             .push_many_wait_blocking(&run.points(from..(from + 1000).min(count)))
             .expect("room, through the spool");
     }
     let spooling = started.elapsed();
+    thread::sleep((started + outage).saturating_duration_since(Instant::now()));
     let stats = sender.stats();
     eprintln!(
-        "spooled {} of {count} datapoints in {spooling:.2?} with carbon down: {:.0} datapoints/s",
+        "{}: spooled {} of {count} datapoints in {spooling:.2?} with carbon down ({:.0} datapoints/s); outage {:.1?}; connect failures {}",
+        runtime.name(),
         stats.spooled,
-        count as f64 / spooling.as_secs_f64()
+        count as f64 / spooling.as_secs_f64(),
+        started.elapsed(),
+        stats.connect_failures,
     );
     assert_eq!(stats.dropped.total(), 0, "{stats:?}");
     assert!(stats.spooled > count as u64 * 8 / 10, "{stats:?}");
     assert!(stats.is_consistent(), "{stats:?}");
 
     carbon.launch();
-    let stats = wait_drained(&sender, Duration::from_secs(60));
+    let stats = wait_drained(&sender, Duration::from_secs(90));
     assert_eq!(stats.unspooled, stats.spooled, "{stats:?}");
     assert!(stats.is_consistent(), "{stats:?}");
     assert!(segments(spool.path()).is_empty(), "the spool is empty");
@@ -170,28 +173,47 @@ fn an_outage_ten_times_the_buffer_is_spooled_and_all_stored() {
         .expect("every datapoint stored");
     let stats = sender.close(Duration::from_secs(5));
     assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    eprintln!(
+        "{}: all {count} stored after the outage; reconnected after {} failed attempts",
+        runtime.name(),
+        stats.connect_failures
+    );
+}
+
+/// The two minutes: the sender's reconnect backoff reaches its
+/// ceiling and the spool takes ten buffers' worth over the whole outage.
+/// Light (carbon is down, the sends are spread out): it runs next to the
+/// other tests, not one at a time with them.
+#[test]
+fn a_two_minute_outage_ten_times_the_buffer_is_spooled_and_all_stored() {
+    outage_ten_times_the_buffer(Runtime::Smol, "outage120", Duration::from_secs(120));
 }
 
 #[test]
-fn a_close_during_an_outage_and_a_new_sender_store_everything() {
+fn an_outage_ten_times_the_buffer_is_spooled_and_all_stored_by_every_other_adapter() {
+    for runtime in [Runtime::Tokio, Runtime::AsyncStd, Runtime::Blocking] {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        let tag = format!("outage_{}", runtime.name().replace('-', "_"));
+        outage_ten_times_the_buffer(runtime, &tag, Duration::from_secs(3));
+    }
+}
+
+/// Closed with `close(1 s)` during an outage, the application starts again
+/// on the same spool (on `next`), then carbon comes back: all stored.
+fn close_during_an_outage_then_a_new_sender(first: Runtime, next: Runtime) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let count = 20_000;
-    let run = Run::new("close", count);
+    let run = Run::new(&format!("close_{}", first.name().replace('-', "_")), count);
     let mut carbon = carbon_down(&run);
     let spool = tempfile::tempdir().expect("tempdir");
-    let first = AnySender::spawn(
-        Runtime::Blocking,
-        "127.0.0.1",
-        carbon.line_port,
-        config(spool.path()),
-    )
-    .expect("spawn");
-    first
+    let closed = AnySender::spawn(first, "127.0.0.1", carbon.line_port, config(spool.path()))
+        .expect("spawn");
+    closed
         .sink()
         .push_many_wait_blocking(&run.points(0..count))
         .expect("room");
     let started = Instant::now();
-    let stats = first.close(Duration::from_secs(1));
+    let stats = closed.close(Duration::from_secs(1));
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "close kept its deadline"
@@ -203,16 +225,11 @@ fn a_close_during_an_outage_and_a_new_sender_store_everything() {
     );
     assert_eq!(stats.dropped.total(), 0, "{stats:?}");
     assert!(stats.is_consistent(), "{stats:?}");
-    drop(first);
+    drop(closed);
 
     carbon.launch();
-    let second = AnySender::spawn(
-        Runtime::Blocking,
-        "127.0.0.1",
-        carbon.line_port,
-        config(spool.path()),
-    )
-    .expect("the next sender on the same spool");
+    let second = AnySender::spawn(next, "127.0.0.1", carbon.line_port, config(spool.path()))
+        .expect("the next sender on the same spool");
     // Its close sends what the spool holds, within its deadline.
     let stats = second.close(Duration::from_secs(60));
     assert_eq!(
@@ -224,6 +241,13 @@ fn a_close_during_an_outage_and_a_new_sender_store_everything() {
     carbon
         .wait_for(&run.expected(0..count), Duration::from_secs(60))
         .expect("every datapoint stored");
+}
+
+#[test]
+fn a_close_during_an_outage_and_a_new_sender_store_everything() {
+    // Every adapter closes once and starts once, on another's spool.
+    close_during_an_outage_then_a_new_sender(Runtime::Blocking, Runtime::Tokio);
+    close_during_an_outage_then_a_new_sender(Runtime::AsyncStd, Runtime::Smol);
 }
 
 /// The application of the SIGKILL test, run as a child process of this
@@ -323,4 +347,141 @@ fn a_sigkilled_application_restarted_on_its_spool_stores_what_it_held() {
             Duration::from_secs(60),
         )
         .expect("everything the spool held is stored");
+}
+
+/// None of `range`'s datapoints is in carbon.
+fn assert_absent(carbon: &Carbon, run: &Run, range: std::ops::Range<i64>) {
+    let expected = run.expected(range);
+    let from = expected.iter().map(|e| e.1).min().unwrap_or(0) - 1;
+    let until = expected.iter().map(|e| e.1).max().unwrap_or(0) + 1;
+    let stored = carbon.fetch(&run.names(), from, until);
+    let present: Vec<_> = expected
+        .iter()
+        .filter(|(m, t, _)| {
+            stored
+                .get(m)
+                .is_some_and(|p| p.iter().any(|&(pt, _)| pt == *t))
+        })
+        .take(5)
+        .collect();
+    assert!(present.is_empty(), "dropped, yet stored: {present:?}");
+}
+
+#[test]
+fn a_full_spool_drops_exactly_the_oldest_and_counts_them() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let count = 10 * BUFFER as i64 / 40;
+    let run = Run::new("full", count);
+    let mut carbon = carbon_down(&run);
+    let spool = tempfile::tempdir().expect("tempdir");
+    let max = 512 << 10;
+    let sender = AnySender::spawn(
+        Runtime::Tokio,
+        "127.0.0.1",
+        carbon.line_port,
+        config(spool.path()).with_spool(Spool::new(spool.path(), max)),
+    )
+    .expect("spawn");
+    for from in (0..count).step_by(1000) {
+        sender
+            .sink()
+            .push_many_wait_blocking(&run.points(from..(from + 1000).min(count)))
+            .expect("room, through the spool");
+    }
+    let full = sender.stats();
+    let dropped = full.dropped.spool_full;
+    assert!(dropped > 0, "the spool filled: {full:?}");
+    assert_eq!(full.dropped.total(), dropped, "{full:?}");
+    assert!(full.spool_bytes <= max, "{full:?}");
+    assert!(full.is_consistent(), "{full:?}");
+
+    carbon.launch();
+    wait_drained(&sender, Duration::from_secs(60));
+    let stats = sender.close(Duration::from_secs(5));
+    eprintln!(
+        "spool of {max} bytes: {dropped} of {count} dropped when full, {} stored",
+        stats.written
+    );
+    assert_eq!(stats.dropped.total(), dropped, "no other loss: {stats:?}");
+    assert_eq!(stats.written, count as u64 - dropped, "{stats:?}");
+    assert!(stats.is_consistent(), "{stats:?}");
+    // The oldest records went: exactly the first `dropped` datapoints.
+    carbon
+        .wait_for(
+            &run.expected(dropped as i64..count),
+            Duration::from_secs(60),
+        )
+        .expect("every datapoint not dropped is stored");
+    assert_absent(&carbon, &run, 0..dropped as i64);
+}
+
+#[test]
+fn a_corrupt_spool_record_costs_only_itself() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let count = 20_000;
+    let run = Run::new("corrupt", count);
+    let mut carbon = carbon_down(&run);
+    let spool = tempfile::tempdir().expect("tempdir");
+    let first = AnySender::spawn(
+        Runtime::AsyncStd,
+        "127.0.0.1",
+        carbon.line_port,
+        config(spool.path()),
+    )
+    .expect("spawn");
+    first
+        .sink()
+        .push_many_wait_blocking(&run.points(0..count))
+        .expect("room");
+    let stats = first.close(Duration::from_secs(1));
+    assert_eq!(stats.spooled, count as u64, "{stats:?}");
+    drop(first);
+
+    // One flipped bit in the second record's batch, as a bad disk block
+    // would leave it. Records: magic, len, datapoints, crc, id (24 bytes),
+    // then the batch.
+    let oldest = segments(spool.path()).into_iter().min().expect("a segment");
+    let mut bytes = std::fs::read(&oldest).expect("segment");
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4"));
+    let first_len = u32_at(&bytes, 4) as usize;
+    let first_points = i64::from(u32_at(&bytes, 8));
+    let second = 24 + first_len;
+    let second_points = i64::from(u32_at(&bytes, second + 8));
+    bytes[second + 24 + 10] ^= 0x04;
+    std::fs::write(&oldest, &bytes).expect("write");
+
+    carbon.launch();
+    let next = AnySender::spawn(
+        Runtime::Smol,
+        "127.0.0.1",
+        carbon.line_port,
+        config(spool.path()),
+    )
+    .expect("a sender on the damaged spool");
+    let stats = next.close(Duration::from_secs(60));
+    eprintln!(
+        "corrupt record of {second_points} datapoints: {} found, {} torn stretch(es), {} sent",
+        stats.spool_found, stats.spool_torn, stats.unspooled
+    );
+    assert_eq!(stats.spool_torn, 1, "{stats:?}");
+    assert_eq!(
+        stats.spool_found,
+        (count - second_points) as u64,
+        "{stats:?}"
+    );
+    assert_eq!(
+        (stats.unspooled, stats.spool_held),
+        (stats.spool_found, 0),
+        "{stats:?}"
+    );
+    assert!(stats.is_consistent(), "{stats:?}");
+    let kept: Vec<_> = run
+        .expected(0..first_points)
+        .into_iter()
+        .chain(run.expected(first_points + second_points..count))
+        .collect();
+    carbon
+        .wait_for(&kept, Duration::from_secs(60))
+        .expect("every intact record stored");
+    assert_absent(&carbon, &run, first_points..first_points + second_points);
 }

@@ -177,7 +177,7 @@ impl Feed<'_> {
             if self.wait && e.first_reason == PushError::Full {
                 self.wait = false;
                 eprintln!(
-                    "graphite: no room for the wait's whole time: carbon stopped reading; dropping the rest"
+                    "graphite: no room for the wait's whole time (carbon is down or not reading, and nothing else can take it); dropping the rest"
                 );
             } else if !self.reported_drops {
                 eprintln!("graphite: {e} (further drops are only counted)");
