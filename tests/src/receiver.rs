@@ -116,6 +116,18 @@ impl CrashReceiver {
         lines
     }
 
+    /// Every whole line received, duplicates included.
+    pub fn line_count(&self) -> usize {
+        fs::read_dir(self.folder.path())
+            .expect("folder")
+            .flatten()
+            .map(|entry| {
+                let text = fs::read(entry.path()).unwrap_or_default();
+                text.iter().filter(|&&b| b == b'\n').count()
+            })
+            .sum()
+    }
+
     /// Waits until `want` distinct lines arrived or `timeout` passed.
     pub fn wait_for(&self, want: usize, timeout: Duration) -> HashSet<String> {
         let deadline = Instant::now() + timeout;

@@ -707,6 +707,9 @@ impl Sender {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn on_send_queue(&mut self, now: Instant, bytes: usize) {
+        // A write interrupted to report this wrote nothing: the transport
+        // no longer holds the front batch.
+        self.outbox.release();
         if !self.is_connected() {
             return;
         }

@@ -15,6 +15,12 @@ pub(crate) struct Outbox {
     bytes: usize,
     /// Bytes of the front batch written on the current connection.
     offset: usize,
+    /// Whether the transport holds the front batch's bytes: between
+    /// [`transmit`](Self::transmit) and the report of that write (written,
+    /// failed, or interrupted with nothing written). Meanwhile a push may
+    /// run on another thread; it must not spill or evict the front batch,
+    /// or the write's count would be applied to another batch.
+    handed_out: bool,
     /// Since when the front batch has waited without any byte written.
     stalled_since: Option<Instant>,
     /// Replay copies queued: a replay is pending while there are any.
@@ -26,9 +32,21 @@ impl Outbox {
         self.bytes
     }
 
-    /// Whether the front batch is partly written.
+    /// Whether the front batch is partly written, or being written.
     pub(crate) fn in_flight(&self) -> bool {
-        self.offset > 0
+        self.offset > 0 || self.handed_out
+    }
+
+    /// How many batches at the front are the transport's (the one in
+    /// flight, if any): nothing may take them.
+    fn pinned(&self) -> usize {
+        usize::from(self.in_flight()).min(self.queue.len())
+    }
+
+    /// The transport's write ended with nothing written (interrupted by a
+    /// timer or a wake-up): the front batch is no longer held.
+    pub(crate) fn release(&mut self) {
+        self.handed_out = false;
     }
 
     pub(crate) fn stalled_since(&self) -> Option<Instant> {
@@ -78,6 +96,7 @@ impl Outbox {
     pub(crate) fn transmit(&mut self, now: Instant) -> Option<Bytes> {
         let front = self.queue.front()?;
         self.stalled_since.get_or_insert(now);
+        self.handed_out = true;
         Some(front.bytes.slice(self.offset..))
     }
 
@@ -85,6 +104,7 @@ impl Outbox {
     /// once it is written whole.
     pub(crate) fn advance(&mut self, n: usize) -> Option<Batch> {
         self.offset += n;
+        self.handed_out = false;
         self.stalled_since = None;
         if self
             .queue
@@ -104,6 +124,7 @@ impl Outbox {
     /// so the caller can keep lines that were written whole.
     pub(crate) fn rewind(&mut self) -> Option<(&mut Batch, usize)> {
         let written = std::mem::take(&mut self.offset);
+        self.handed_out = false;
         self.stalled_since = None;
         let front = self.queue.front_mut()?;
         (written > 0).then_some((front, written))
@@ -119,9 +140,10 @@ impl Outbox {
         }
     }
 
-    /// Removes the oldest batch that is not in flight, replay copies first.
+    /// Removes the oldest batch that is not the transport's, replay copies
+    /// first.
     pub(crate) fn evict(&mut self) -> Option<Batch> {
-        let first = usize::from(self.offset > 0);
+        let first = self.pinned();
         let index = (first..self.queue.len())
             .find(|&i| self.queue[i].replay)
             .or((first < self.queue.len()).then_some(first))?;
@@ -133,6 +155,7 @@ impl Outbox {
     /// Empties the outbox.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Batch> + '_ {
         self.offset = 0;
+        self.handed_out = false;
         self.stalled_since = None;
         self.bytes = 0;
         self.replays = 0;
@@ -142,7 +165,7 @@ impl Outbox {
     /// Puts a batch back before every queued one, behind the batch in
     /// flight (a batch the spool could not take).
     pub(crate) fn requeue(&mut self, batch: Batch) {
-        let index = usize::from(self.offset > 0).min(self.queue.len());
+        let index = self.pinned();
         self.bytes += batch.bytes.len();
         self.queue.insert(index, batch);
     }
@@ -150,7 +173,7 @@ impl Outbox {
     /// The index of the oldest batch the spool may take: not in flight, not
     /// a replay copy, not read from the spool.
     fn spillable(&self) -> Option<usize> {
-        let first = usize::from(self.offset > 0);
+        let first = self.pinned();
         (first..self.queue.len()).find(|&i| {
             let batch = &self.queue[i];
             !batch.replay && batch.spooled.is_none()

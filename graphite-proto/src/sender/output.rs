@@ -24,7 +24,10 @@ pub enum Output {
     /// as one datagram. While the write waits, race it against
     /// [`Sender::poll_timeout`](super::Sender::poll_timeout) and against
     /// new calls on the sender (a flush or close deadline may have come
-    /// closer): when either fires first, abandon the write and poll again.
+    /// closer): when either fires first, abandon the write and report the
+    /// send queue with [`Sender::on_send_queue`](super::Sender::on_send_queue).
+    /// Until one of these reports, the bytes are the transport's: pushes
+    /// from other threads never spill or evict the batch they belong to.
     Transmit(Bytes),
     /// Drop the current connection (write timeout, deadline passed mid
     /// frame, or a periodic reconnect). A `Connect` follows when needed.

@@ -1106,3 +1106,81 @@ fn a_close_just_after_carbon_died_reconnects_and_replays() {
     assert_eq!(stats.unconfirmed, stats.written, "{stats:?}");
     assert!(sim.missing() as u64 <= stats.unconfirmed);
 }
+
+/// A push on another thread may overflow the buffer while the transport
+/// writes the front batch (between `Transmit` and `on_written`): neither
+/// an eviction nor a spill may take that batch, or the write's count would
+/// be applied to the next one, cutting bytes out of the stream (as a
+/// spill did, while carbon read slowly, before the front was pinned).
+#[test]
+fn the_batch_being_written_is_never_evicted_under_the_transport() {
+    let now = Instant::now();
+    let config = SenderConfig::new(Protocol::Plaintext)
+        .with_buffer_capacity(4 << 10)
+        .with_batch_size(1 << 10)
+        .with_overflow(OverflowPolicy::DropOldest)
+        .with_replay(None);
+    let mut sender = Sender::new(now, config).expect("valid");
+    assert_eq!(sender.poll_output(now), Some(Output::Connect));
+    sender.on_connected(now);
+    let path = MetricPath::new("race.series").expect("valid");
+    let mut next = 0i64;
+    let mut push_until_full = |sender: &mut Sender| {
+        while sender.stats().dropped.evicted == 0 {
+            let _ = sender.push(now, &Datapoint::new(path.clone(), next, 1_700_000_000));
+            next += 1;
+        }
+    };
+    let mut received = Vec::new();
+    // Fill the buffer, take the front batch as a transport would, then
+    // overflow it before that write is reported.
+    push_until_full(&mut sender);
+    let Some(Output::Transmit(front)) = sender.poll_output(now) else {
+        panic!("a batch to write");
+    };
+    let evicted_before = sender.stats().dropped.evicted;
+    for _ in 0..200 {
+        let _ = sender.push(
+            now,
+            &Datapoint::new(
+                MetricPath::new("race.series").expect("valid"),
+                -1,
+                1_700_000_000,
+            ),
+        );
+    }
+    assert!(
+        sender.stats().dropped.evicted > evicted_before,
+        "evictions happened"
+    );
+    // The transport wrote part of it (a line cut in two).
+    let part = front.len() / 2;
+    received.extend_from_slice(&front[..part]);
+    sender.on_written(now, part);
+    // Its rest comes next, then the rest of the buffer, written whole.
+    match sender.poll_output(now) {
+        Some(Output::Transmit(rest)) => assert_eq!(rest, front.slice(part..)),
+        other => panic!("the rest of the batch in flight, not {other:?}"),
+    }
+    received.extend_from_slice(&front[part..]);
+    sender.on_written(now, front.len() - part);
+    while let Some(output) = sender.poll_output(now) {
+        match output {
+            Output::Transmit(bytes) => {
+                received.extend_from_slice(&bytes);
+                sender.on_written(now, bytes.len());
+            }
+            Output::Event(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let text = String::from_utf8(received).expect("UTF-8");
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields.len(), 3, "a whole line: {line:?}");
+        assert_eq!(fields[0], "race.series", "a whole line: {line:?}");
+    }
+    let stats = sender.stats();
+    assert_eq!(stats.written as usize, text.lines().count(), "{stats:?}");
+    assert!(stats.is_consistent(), "{stats:?}");
+}
