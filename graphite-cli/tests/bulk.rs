@@ -71,54 +71,57 @@ fn a_million_lines_into_carbon_are_all_stored() {
     let runtimes = Runtime::ALL
         .into_iter()
         .filter(|&r| cfg!(feature = "async-std") || r != Runtime::AsyncStd);
-    for runtime in runtimes {
-        for from_file in [true, false] {
-            let carbon = Carbon::start();
-            carbon.create_series(&names);
-            let target = format!("127.0.0.1:{}", carbon.line_port);
-            let input_arg = input.to_str().expect("utf-8 path");
-            let mut args = vec![
-                "send",
-                "--to",
-                &target,
-                "--runtime",
-                runtime.name(),
-                "--stats",
-            ];
-            if from_file {
-                args.extend(["--file", input_arg]);
-            }
-            let (out, took) = send(&args, (!from_file).then_some(input.as_path()));
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            eprintln!(
-                "{} from {}: exit {:?} after {took:.1?}: {}",
-                runtime.name(),
-                if from_file { "--file" } else { "stdin" },
-                out.status.code(),
-                stderr.trim()
-            );
-            assert_eq!(out.status.code(), Some(0), "{stderr}");
-            assert!(
-                stderr.contains("accepted=1000000 written=1000000"),
-                "{stderr}"
-            );
-            assert!(stderr.contains("dropped=0"), "{stderr}");
-            let deadline = Instant::now() + Duration::from_secs(120);
-            let stored = loop {
-                let points = carbon.fetch(&names, base - 1, base + STAMPS);
-                let stored: usize = points.values().map(Vec::len).sum();
-                if stored >= SERIES * STAMPS as usize || Instant::now() >= deadline {
-                    break stored;
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            };
-            assert_eq!(
-                stored,
-                SERIES * STAMPS as usize,
-                "{} stored",
-                runtime.name()
-            );
+    // The input path does not depend on the runtime: stdin is read through
+    // the default one (blocking), a file through every one.
+    let runs = runtimes
+        .map(|r| (r, true))
+        .chain([(Runtime::Blocking, false)]);
+    for (runtime, from_file) in runs {
+        let carbon = Carbon::start();
+        carbon.create_series(&names);
+        let target = format!("127.0.0.1:{}", carbon.line_port);
+        let input_arg = input.to_str().expect("utf-8 path");
+        let mut args = vec![
+            "send",
+            "--to",
+            &target,
+            "--runtime",
+            runtime.name(),
+            "--stats",
+        ];
+        if from_file {
+            args.extend(["--file", input_arg]);
         }
+        let (out, took) = send(&args, (!from_file).then_some(input.as_path()));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        eprintln!(
+            "{} from {}: exit {:?} after {took:.1?}: {}",
+            runtime.name(),
+            if from_file { "--file" } else { "stdin" },
+            out.status.code(),
+            stderr.trim()
+        );
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("accepted=1000000 written=1000000"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("dropped=0"), "{stderr}");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let stored = loop {
+            let points = carbon.fetch(&names, base - 1, base + STAMPS);
+            let stored: usize = points.values().map(Vec::len).sum();
+            if stored >= SERIES * STAMPS as usize || Instant::now() >= deadline {
+                break stored;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        };
+        assert_eq!(
+            stored,
+            SERIES * STAMPS as usize,
+            "{} stored",
+            runtime.name()
+        );
     }
 }
 
