@@ -5,7 +5,8 @@
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use graphite_proto::MetricPath;
+use graphite_proto::sender::{OverflowPolicy, ReplayWindow, SenderConfig, Spool};
+use graphite_proto::{MetricPath, Protocol};
 
 use crate::carbon::Carbon;
 
@@ -124,4 +125,24 @@ impl Lag {
             seconds: behind[behind.len() / 2] as f64 * tick.as_secs_f64(),
         }
     }
+}
+
+/// The buffer of [`small_buffer_with_spool`]: overflowed ten times over in
+/// seconds, so that spool tests stay short.
+pub const SMALL_BUFFER: usize = 256 << 10;
+
+/// A plaintext sender with a small buffer ([`SMALL_BUFFER`]), 16 KiB
+/// batches, a short replay window, pushes that wait up to 10 s for room,
+/// and a 256 MiB spool in `dir`.
+pub fn small_buffer_with_spool(dir: &std::path::Path) -> SenderConfig {
+    SenderConfig::new(Protocol::Plaintext)
+        .with_buffer_capacity(SMALL_BUFFER)
+        .with_batch_size(16 << 10)
+        .with_overflow(OverflowPolicy::Wait(Duration::from_secs(10)))
+        .with_replay(Some(ReplayWindow {
+            max_age: Duration::from_secs(2),
+            peer_unread: 32 << 10,
+            max_bytes: 64 << 10,
+        }))
+        .with_spool(Spool::new(dir, 256 << 20))
 }

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use graphite_proto::sender::{OverflowPolicy, ReplayWindow, SenderConfig, Spool, Stats};
+use graphite_proto::sender::{SenderConfig, Stats};
 use graphite_proto::{Datapoint, Protocol, Value};
 use graphite_tests::process;
 use graphite_tests::receiver::CrashReceiver;
@@ -86,18 +86,24 @@ fn crash_and_slow(runtime: Runtime, rate: u64, series: usize) -> Run {
     }
 }
 
-/// Every adapter at once, then the checks.
-fn every_adapter_at(rate: u64, series: usize) {
-    let runs: Vec<Run> = thread::scope(|scope| {
+/// `run` on every adapter at once; the results in adapter order.
+fn side_by_side<T: Send>(run: impl Fn(Runtime) -> T + Sync) -> Vec<T> {
+    let run = &run;
+    thread::scope(|scope| {
         let handles: Vec<_> = Runtime::ALL
-            .map(|runtime| scope.spawn(move || crash_and_slow(runtime, rate, series)))
+            .map(|runtime| scope.spawn(move || run(runtime)))
             .into_iter()
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("adapter run"))
             .collect()
-    });
+    })
+}
+
+/// Every adapter at once, then the checks.
+fn every_adapter_at(rate: u64, series: usize) {
+    let runs = side_by_side(|runtime| crash_and_slow(runtime, rate, series));
     for run in &runs {
         let s = &run.stats;
         eprintln!(
@@ -236,62 +242,41 @@ fn a_receiver_that_stops_reading_is_detected_within_the_write_timeout() {
 #[test]
 fn a_slow_receiver_takes_the_overflow_through_the_spool() {
     const COUNT: i64 = 250_000;
-    let runs: Vec<(Runtime, Stats, usize, Duration)> = thread::scope(|scope| {
-        let handles: Vec<_> = Runtime::ALL
-            .map(|runtime| {
-                scope.spawn(move || {
-                    let started = Instant::now();
-                    let receiver = CrashReceiver::start(1_000_000);
-                    let spool = tempfile::tempdir().expect("tempdir");
-                    let config = SenderConfig::new(Protocol::Plaintext)
-                        .with_buffer_capacity(256 << 10)
-                        .with_batch_size(16 << 10)
-                        .with_overflow(OverflowPolicy::Wait(Duration::from_secs(10)))
-                        .with_replay(Some(ReplayWindow {
-                            max_age: Duration::from_secs(2),
-                            peer_unread: 32 << 10,
-                            max_bytes: 64 << 10,
-                        }))
-                        .with_spool(Spool::new(spool.path(), 256 << 20));
-                    let sender = AnySender::spawn(runtime, "127.0.0.1", receiver.port, config)
-                        .expect("spawn");
-                    let paths = storm::series(
-                        &format!("slowspool.{}", runtime.name().replace('-', "_")),
-                        1_000,
-                    );
-                    let mut points = Vec::with_capacity(1_000);
-                    for from in (0..COUNT).step_by(1_000) {
-                        points.clear();
-                        points.extend((from..from + 1_000).map(|i| {
-                            Datapoint::new(
-                                paths[(i % 1_000) as usize].clone(),
-                                Value::Int(i),
-                                BASE + i / 1_000,
-                            )
-                        }));
-                        sender
-                            .sink()
-                            .push_many_wait_blocking(&points)
-                            .expect("room, through the spool");
-                    }
-                    let stats = sender.close(Duration::from_secs(120));
-                    let lines = receiver.wait_for(COUNT as usize, Duration::from_secs(60));
-                    let received = receiver.line_count();
-                    assert_eq!(
-                        received,
-                        lines.len(),
-                        "{}: no line twice, no line cut: {stats:?}",
-                        runtime.name()
-                    );
-                    (runtime, stats, lines.len(), started.elapsed())
-                })
-            })
-            .into_iter()
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("adapter run"))
-            .collect()
+    let runs: Vec<(Runtime, Stats, usize, Duration)> = side_by_side(|runtime| {
+        let started = Instant::now();
+        let receiver = CrashReceiver::start(1_000_000);
+        let spool = tempfile::tempdir().expect("tempdir");
+        let config = storm::small_buffer_with_spool(spool.path());
+        let sender = AnySender::spawn(runtime, "127.0.0.1", receiver.port, config).expect("spawn");
+        let paths = storm::series(
+            &format!("slowspool.{}", runtime.name().replace('-', "_")),
+            1_000,
+        );
+        let mut points = Vec::with_capacity(1_000);
+        for from in (0..COUNT).step_by(1_000) {
+            points.clear();
+            points.extend((from..from + 1_000).map(|i| {
+                Datapoint::new(
+                    paths[(i % 1_000) as usize].clone(),
+                    Value::Int(i),
+                    BASE + i / 1_000,
+                )
+            }));
+            sender
+                .sink()
+                .push_many_wait_blocking(&points)
+                .expect("room, through the spool");
+        }
+        let stats = sender.close(Duration::from_secs(120));
+        let lines = receiver.wait_for(COUNT as usize, Duration::from_secs(60));
+        let received = receiver.line_count();
+        assert_eq!(
+            received,
+            lines.len(),
+            "{}: no line twice, no line cut: {stats:?}",
+            runtime.name()
+        );
+        (runtime, stats, lines.len(), started.elapsed())
     });
     for (runtime, s, lines, took) in &runs {
         eprintln!(

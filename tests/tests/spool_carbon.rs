@@ -19,16 +19,17 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use graphite_proto::sender::{OverflowPolicy, ReplayWindow, SenderConfig, Spool, Stats};
-use graphite_proto::{Datapoint, MetricPath, Protocol};
+use graphite_proto::sender::{SenderConfig, Spool, Stats};
+use graphite_proto::{Datapoint, MetricPath};
 use graphite_tests::carbon::{Carbon, CarbonOptions};
 use graphite_tests::process;
 use graphite_tests::runtime::{AnySender, Runtime};
+use graphite_tests::storm;
 
 /// Carbon's writer and the sender share two cores: one test at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-const BUFFER: usize = 256 << 10;
+const BUFFER: usize = storm::SMALL_BUFFER;
 const SERIES: i64 = 100;
 
 fn now() -> i64 {
@@ -38,16 +39,7 @@ fn now() -> i64 {
 }
 
 fn config(spool: &Path) -> SenderConfig {
-    SenderConfig::new(Protocol::Plaintext)
-        .with_buffer_capacity(BUFFER)
-        .with_batch_size(16 << 10)
-        .with_overflow(OverflowPolicy::Wait(Duration::from_secs(10)))
-        .with_replay(Some(ReplayWindow {
-            max_age: Duration::from_secs(2),
-            peer_unread: 32 << 10,
-            max_bytes: 64 << 10,
-        }))
-        .with_spool(Spool::new(spool, 256 << 20))
+    storm::small_buffer_with_spool(spool)
 }
 
 /// Datapoint `i` of a run: series `i % SERIES`, one second apart per
