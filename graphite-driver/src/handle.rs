@@ -362,8 +362,18 @@ impl Handle {
         done: fn(&core::Sender) -> bool,
     ) -> impl FnMut(&mut core::Sender, Instant, bool) -> Option<Stats> + '_ {
         move |core, _, gave_up| {
-            (gave_up || done(core) || self.shared.stopped.load(Ordering::Acquire))
-                .then(|| core.stats())
+            let finished = done(core) || self.shared.stopped.load(Ordering::Acquire);
+            if gave_up && !finished {
+                // Not silent: the caller's stats show it as `buffered`.
+                tracing::warn!(
+                    target: "graphite",
+                    "graphite sender's task did not run within {DRIVER_GRACE:?} past the deadline \
+                     (is this wait blocking the runtime's only thread?): {} datapoints still \
+                     buffered, to be sent if the task runs again",
+                    core.stats().buffered
+                );
+            }
+            (gave_up || finished).then(|| core.stats())
         }
     }
 

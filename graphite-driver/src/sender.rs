@@ -247,6 +247,12 @@ impl Sender {
     }
 
     /// [`close`](Self::close), blocking the calling thread.
+    ///
+    /// Its task must be able to run meanwhile: on a runtime whose only
+    /// thread is this one it cannot, and the call gives up one second past
+    /// `timeout` with a warning. What the returned stats then count as
+    /// `buffered` was neither written nor dropped; it is sent if the
+    /// runtime runs the task again.
     pub fn close_blocking(&self, timeout: Duration) -> Stats {
         self.handle.begin_close(timeout);
         self.handle.closed_blocking(timeout)
