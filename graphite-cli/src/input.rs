@@ -190,14 +190,13 @@ pub fn parse_block(
     let mut start = 0;
     while start < block.len() {
         let fast = if plain {
-            plain_line(block, start, now)
+            plain_line(block, start, now, out)
         } else {
             None
         };
         let end = match fast {
-            Some((dp, end)) => {
+            Some(end) => {
                 counts.lines += 1;
-                out.push(dp);
                 end
             }
             None => {
@@ -224,11 +223,12 @@ pub fn parse_block(
 }
 
 /// The line starting at `start` of a printable-ASCII block, read in one
-/// pass if it is `name value [stamp]` with single spaces and valid: the
-/// datapoint and where the line ends (its `\n`, or the block's end).
-/// `None` for anything else, which [`parse_in`] then parses (and says why
-/// not); in such a block, space and `\n` are the only bytes up to `b' '`.
-fn plain_line(block: &Bytes, start: usize, now: i64) -> Option<(Datapoint, usize)> {
+/// pass if it is `name value [stamp]` with single spaces and valid: its
+/// datapoint pushed to `out` (built in place, not returned: it is large),
+/// and where the line ends (its `\n`, or the block's end). `None` for
+/// anything else, which [`parse_in`] then parses (and says why not); in
+/// such a block, space and `\n` are the only bytes up to `b' '`.
+fn plain_line(block: &Bytes, start: usize, now: i64, out: &mut Vec<Datapoint>) -> Option<usize> {
     let line = &block[start..];
     let name_len = separator_from(line, 0)?;
     if line[name_len] != b' ' {
@@ -261,7 +261,8 @@ fn plain_line(block: &Bytes, start: usize, now: i64) -> Option<(Datapoint, usize
             (stamp, end)
         }
     };
-    Some((Datapoint::new(path, value, timestamp), start + end))
+    out.push(Datapoint::new(path, value, timestamp));
+    Some(start + end)
 }
 
 /// The field of a printable-ASCII line starting at `at`: up to the next
