@@ -1,7 +1,8 @@
 //! The CLI's input parsing alone, without the sender: a million-line input
 //! (as `benches/input.sh` sends) split into blocks and lines and parsed into
-//! datapoints, against splitting it into lines only (the floor). The whole
-//! process is measured by `benches/input.sh`.
+//! datapoints line by line, and a block at a time as `graphite send` does,
+//! against splitting it into lines only (the floor). The whole process is
+//! measured by `benches/input.sh`.
 
 use std::hint::black_box;
 
@@ -58,6 +59,20 @@ fn parse(c: &mut Criterion) {
                 }
             }
             batch.clear();
+        });
+    });
+    // What `graphite send` runs: each block parsed at once.
+    group.bench_function("split_and_parse_block", |b| {
+        let mut batch = Vec::with_capacity(16_384);
+        b.iter(|| {
+            let mut blocks = LineBlocks::new(&text[..]);
+            let mut first_line = 1;
+            while let Some(block) = blocks.next_block().expect("in memory") {
+                let counts = input::parse_block(&block, first_line, 0, &mut batch, |_| {});
+                first_line += counts.read;
+                black_box(&batch);
+                batch.clear();
+            }
         });
     });
     group.finish();

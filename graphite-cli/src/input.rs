@@ -159,10 +159,12 @@ pub struct BlockCounts {
 /// number `first_line`), as [`parse_in`] would one by one: datapoints go
 /// to `out`, each refused line to `refused`, blank lines are skipped.
 ///
-/// In a block of printable ASCII (the usual case), a line's fields are
-/// found from its end (the timestamp and the value are short) and the name
-/// is checked by [`MetricPath`]; a line that does not fit that shape, or
-/// is refused, is parsed again by [`parse_in`], which names the reason.
+/// In a block of printable ASCII (the usual case), a line of the form
+/// `name value [stamp]` with single spaces is read in one pass from its
+/// start: the name up to the first space (checked by [`MetricPath`]), the
+/// numbers parsed as their digits go by, and the line's end found where
+/// the last field ends. A line that does not fit that shape, or is
+/// refused, is parsed again by [`parse_in`], which names the reason.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -187,23 +189,32 @@ pub fn parse_block(
     let mut number = first_line;
     let mut start = 0;
     while start < block.len() {
-        let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
-        let line = start..end;
-        let result = match plain.then(|| plain_line(block, line.clone(), number, now)) {
-            Some(Some(Ok(dp))) => Some(Ok(dp)),
-            _ if is_blank(&block[line.clone()]) => None,
-            _ => Some(parse_in(block, line, number, now)),
+        let fast = if plain {
+            plain_line(block, start, now, out)
+        } else {
+            None
         };
-        if let Some(result) = result {
-            counts.lines += 1;
-            match result {
-                Ok(dp) => out.push(dp),
-                Err(e) => {
-                    counts.invalid += 1;
-                    refused(e);
-                }
+        let end = match fast {
+            Some(end) => {
+                counts.lines += 1;
+                end
             }
-        }
+            None => {
+                let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
+                let line = start..end;
+                if !is_blank(&block[line.clone()]) {
+                    counts.lines += 1;
+                    match parse_in(block, line, number, now) {
+                        Ok(dp) => out.push(dp),
+                        Err(e) => {
+                            counts.invalid += 1;
+                            refused(e);
+                        }
+                    }
+                }
+                end
+            }
+        };
         number += 1;
         start = end + 1;
     }
@@ -211,35 +222,164 @@ pub fn parse_block(
     counts
 }
 
-/// A line of printable ASCII as `name value [stamp]`, its fields found
-/// from the end; `None` if it has not that shape. A name with spaces in
-/// it is refused by [`MetricPath`], and [`parse_in`] then says why as it
-/// would have (too many fields).
-fn plain_line(
-    block: &Bytes,
-    line: Range<usize>,
-    number: usize,
-    now: i64,
-) -> Option<Result<Datapoint, InputError>> {
-    let bytes = &block[line.clone()];
-    let last = bytes.iter().rposition(|&b| b == b' ')?;
-    if last == 0 || last + 1 == bytes.len() {
+/// The line starting at `start` of a printable-ASCII block, read in one
+/// pass if it is `name value [stamp]` with single spaces and valid: its
+/// datapoint pushed to `out` (built in place, not returned: it is large),
+/// and where the line ends (its `\n`, or the block's end). `None` for
+/// anything else, which [`parse_in`] then parses (and says why not); in
+/// such a block, space and `\n` are the only bytes up to `b' '`.
+fn plain_line(block: &Bytes, start: usize, now: i64, out: &mut Vec<Datapoint>) -> Option<usize> {
+    let line = &block[start..];
+    let name_len = separator_from(line, 0)?;
+    if line[name_len] != b' ' {
         return None;
     }
-    let at = |r: Range<usize>| line.start + r.start..line.start + r.end;
-    let end = bytes.len();
-    Some(match bytes[..last].iter().rposition(|&b| b == b' ') {
-        None => build(block, at(0..last), at(last + 1..end), None, number, now),
-        Some(before) if before > 0 && before + 1 < last => build(
-            block,
-            at(0..before),
-            at(before + 1..last),
-            Some(at(last + 1..end)),
-            number,
-            now,
-        ),
-        Some(_) => return None,
-    })
+    let path = MetricPath::from_bytes(block.slice(start..start + name_len)).ok()?;
+    let (value, after) = match int_field(line, name_len + 1) {
+        Some((i, end)) => (Value::Int(i), end),
+        None => {
+            let field = field_at(line, name_len + 1)?;
+            (parse_value(ascii(&line[field.clone()])).ok()?, field.end)
+        }
+    };
+    let (timestamp, end) = match line.get(after) {
+        None | Some(b'\n') => (now, after),
+        _ => {
+            let (stamp, end) = match int_field(line, after + 1) {
+                Some(found) => found,
+                None => {
+                    let field = field_at(line, after + 1)?;
+                    (
+                        parse_timestamp(ascii(&line[field.clone()])).ok()?,
+                        field.end,
+                    )
+                }
+            };
+            if !matches!(line.get(end), None | Some(b'\n')) {
+                return None;
+            }
+            (stamp, end)
+        }
+    };
+    out.push(Datapoint::new(path, value, timestamp));
+    Some(start + end)
+}
+
+/// The field of a printable-ASCII line starting at `at`: up to the next
+/// space, `\n` or the end; `None` if it is empty.
+fn field_at(line: &[u8], at: usize) -> Option<Range<usize>> {
+    let end = separator_from(line, at).unwrap_or(line.len());
+    (end > at).then_some(at..end)
+}
+
+/// [`short_int`] of the field of a printable-ASCII line starting at `at`:
+/// the number and where the field ends; `None` if the field is anything
+/// else (empty, 19 digits or more, not an integer), which the general
+/// parsers then read.
+// Inlined: its result stays in registers instead of going through memory.
+#[inline(always)]
+fn int_field(line: &[u8], at: usize) -> Option<(i64, usize)> {
+    let rest = line.get(at..)?;
+    let (negative, digits) = match rest {
+        [b'-', digits @ ..] => (true, digits),
+        [b'+', digits @ ..] => (false, digits),
+        _ => (false, rest),
+    };
+    let (len, value) = leading_digits(digits)?;
+    if digits.get(len).is_some_and(|&b| b > b' ') {
+        return None;
+    }
+    // At most 18 digits: below 10^18, within i64.
+    let value = value as i64;
+    let end = at + (rest.len() - digits.len()) + len;
+    Some((if negative { -value } else { value }, end))
+}
+
+/// Eight ASCII zeros, one per byte of a word.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+/// The high bit of each byte of a word.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// How many ASCII digits `bytes` starts with, and their value; `None` if
+/// none, or more than 18. Eight bytes are looked at a time.
+#[inline(always)]
+fn leading_digits(bytes: &[u8]) -> Option<(usize, u64)> {
+    const POW10: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+    let mut value: u64 = 0;
+    let mut len = 0;
+    while let Some(&word) = bytes.get(len..).and_then(|rest| rest.first_chunk::<8>()) {
+        let word = u64::from_le_bytes(word);
+        let flags = non_digits(word);
+        if flags == 0 {
+            if len + 8 > 18 {
+                return None;
+            }
+            value = value * 100_000_000 + eight_digits(word);
+            len += 8;
+            continue;
+        }
+        // The first byte that is not a digit ends the number; the digits
+        // before it move to the word's top, zeros filling in below.
+        let n = (flags.trailing_zeros() / 8) as usize;
+        if n > 0 {
+            let top = (word << (64 - 8 * n)) | (ZEROS >> (8 * n));
+            value = value * POW10[n] + eight_digits(top);
+        }
+        len += n;
+        return (len > 0 && len <= 18).then_some((len, value));
+    }
+    for &b in &bytes[len..] {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 || len == 18 {
+            break;
+        }
+        value = value * 10 + u64::from(digit);
+        len += 1;
+    }
+    let more = bytes.get(len).is_some_and(u8::is_ascii_digit);
+    (len > 0 && !more).then_some((len, value))
+}
+
+/// The high bit of each byte of `word` that is not an ASCII digit.
+fn non_digits(word: u64) -> u64 {
+    // Neither sum carries from one byte into the next: the first sets the
+    // high bit of each byte from 0x30 up, the second of each from 0x3a up
+    // (of its low seven bits; a high bit of its own is added back).
+    let at_least_zero = (word | HIGH).wrapping_sub(ZEROS) & HIGH;
+    let above_nine = (((word & !HIGH) + 0x4646_4646_4646_4646) | word) & HIGH;
+    (!at_least_zero & HIGH) | above_nine
+}
+
+/// The first byte from `at` on that is a space or a control byte (in a
+/// printable-ASCII line: a space or `\n`), eight bytes looked at a time;
+/// `None` if there is none.
+fn separator_from(line: &[u8], at: usize) -> Option<usize> {
+    let mut i = at;
+    while let Some(&word) = line.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
+        let word = u64::from_le_bytes(word);
+        // High bit of each byte from 0x21 up (of its low seven bits), or
+        // with a high bit of its own: neither can carry into the next byte.
+        let printable = (((word & !HIGH) + 0x5f5f_5f5f_5f5f_5f5f) | word) & HIGH;
+        let separators = !printable & HIGH;
+        if separators != 0 {
+            return Some(i + (separators.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    line.get(i..)?
+        .iter()
+        .position(|&b| b <= b' ')
+        .map(|found| i + found)
+}
+
+/// Eight ASCII digits read as one little-endian word, combined in pairs,
+/// then fours, then the eight (three multiplications, no loop).
+fn eight_digits(word: u64) -> u64 {
+    let ones = word.wrapping_sub(ZEROS);
+    let pairs = ones.wrapping_mul(10).wrapping_add(ones >> 8);
+    let low = (pairs & 0x0000_00ff_0000_00ff).wrapping_mul(100 + (1_000_000 << 32));
+    let high = ((pairs >> 16) & 0x0000_00ff_0000_00ff).wrapping_mul(1 + (10_000 << 32));
+    low.wrapping_add(high) >> 32
 }
 
 /// Whether `bytes` holds printable ASCII and newlines only. Checked in
@@ -557,6 +697,145 @@ mod tests {
                 assert!(dps.next().is_none() && errs.next().is_none());
             }
         }
+    }
+
+    /// Blocks of lines made at random from pieces that sit on the edges of
+    /// the one-pass reader (signs, 18 and 19 digits, floats, empty fields,
+    /// doubled spaces, a missing last newline): the block parser agrees
+    /// with the line-by-line one on every line.
+    #[test]
+    fn random_blocks_parse_as_their_lines_one_by_one() {
+        let pieces = [
+            "a",
+            "a.b",
+            "a..b",
+            ".a",
+            "x;t=1",
+            "1",
+            "0",
+            "-1",
+            "+7",
+            "-",
+            "+",
+            "1.5",
+            "-0.5",
+            "1e30",
+            "nan",
+            "inf",
+            "123456789012345678",
+            "-123456789012345678",
+            "1234567890123456789",
+            "18446744073709551615",
+            "1700000000",
+            "1700000000.9",
+            "",
+            "\u{7f}",
+            "a\u{7f}",
+        ];
+        let separators = [" ", " ", " ", "  ", "\n"];
+        // A fixed linear congruential sequence: the same blocks every run.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n
+        };
+        for _ in 0..300 {
+            let mut text = String::new();
+            for _ in 0..next(12) {
+                for field in 0..next(5) {
+                    if field > 0 {
+                        text.push_str(separators[next(separators.len())]);
+                    }
+                    text.push_str(pieces[next(pieces.len())]);
+                }
+                text.push('\n');
+            }
+            if next(2) == 0 {
+                text.pop();
+            }
+            let block = Bytes::from(text.clone());
+            let (mut out, mut seen) = (Vec::new(), Vec::new());
+            let counts = parse_block(&block, 1, 99, &mut out, |e| seen.push(e.to_string()));
+            let (expected, expected_counts) = one_by_one(&block, 1);
+            let mut dps = out
+                .iter()
+                .map(|dp| format!("{} {} {}", dp.path, dp.value, dp.timestamp));
+            let mut errs = seen.into_iter();
+            let both: Vec<String> = expected
+                .iter()
+                .map(|e| {
+                    if e.starts_with("line ") {
+                        errs.next()
+                    } else {
+                        dps.next()
+                    }
+                    .unwrap_or_default()
+                })
+                .collect();
+            assert_eq!(both, expected, "{text:?}");
+            assert_eq!(counts, expected_counts, "{text:?}");
+            assert!(dps.next().is_none() && errs.next().is_none(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn digits_read_eight_at_a_time_agree_with_from_str() {
+        for text in [
+            "0",
+            "7",
+            "12345678",
+            "87654321",
+            "123456789",
+            "1700000000",
+            "999999999999999999",
+            "000000000000000001",
+            "100000000",
+            "09",
+        ] {
+            let expected: i64 = text.parse().expect(text);
+            let line = format!("{text} x");
+            assert_eq!(int_field(line.as_bytes(), 0), Some((expected, text.len())));
+            let negative = format!("a -{text}");
+            assert_eq!(
+                int_field(negative.as_bytes(), 2),
+                Some((-expected, negative.len()))
+            );
+        }
+        for not in ["", "-", "+", "1.5", "1x", "1234567890123456789", "1e3"] {
+            assert_eq!(int_field(not.as_bytes(), 0), None, "{not}");
+            assert_eq!(int_field(format!("{not} 1 2").as_bytes(), 0), None, "{not}");
+        }
+        // Every length, ended by each kind of byte, at every offset of a word.
+        for len in 0..=20 {
+            let digits: String = (0..len).map(|i| char::from(b'1' + (i % 9) as u8)).collect();
+            for end in ["", " ", "\n", "x", "/", ":", "\u{7f}", "\u{e9}"] {
+                for pad in 0..8 {
+                    let line = format!("{}{digits}{end} 12345678", " ".repeat(pad));
+                    let expected = (1..=18)
+                        .contains(&len)
+                        .then(|| digits.parse::<i64>().expect("digits"))
+                        .filter(|_| matches!(end, "" | " " | "\n"))
+                        .map(|v| (v, pad + len));
+                    assert_eq!(int_field(line.as_bytes(), pad), expected, "{line:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn separators_found_eight_bytes_at_a_time() {
+        for len in 0..20 {
+            for sep in [" ", "\n", "\t", "\0"] {
+                let line = format!("{}{sep}{}", "a".repeat(len), "b ".repeat(5));
+                assert_eq!(separator_from(line.as_bytes(), 0), Some(len), "{line:?}");
+            }
+            let none = "\u{7f}a~!".repeat(len);
+            assert_eq!(separator_from(none.as_bytes(), 0), None);
+        }
+        assert_eq!(separator_from(b"ab c", 3), None);
+        assert_eq!(separator_from(b"ab c", 9), None);
     }
 
     #[test]

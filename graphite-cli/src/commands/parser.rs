@@ -1,10 +1,13 @@
 //! `graphite send`'s input parsed on a thread of its own: parsing runs on
 //! one core while the sender encodes and writes on the other. Datapoints
 //! cross over in batches on a bounded channel (one hand-over per batch, not
-//! per line), and the emptied vectors come back to be filled again.
+//! per line), and the vectors come back, datapoints and all, to be emptied
+//! and filled again: a few vectors serve the whole input, and each
+//! datapoint is dropped on the thread that made it (its name shares the
+//! count of its block, which stays on one core).
 
 use std::io::{self, Read};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread::{self, JoinHandle};
 
 use graphite_cli::blocks::LineBlocks;
@@ -21,6 +24,11 @@ const BATCH: usize = 8_192;
 /// Batches parsed ahead of the sender: bounds the memory when carbon is
 /// slower than the input (the parser then waits, and so does the input).
 const AHEAD: usize = 2;
+
+/// Vectors in circulation: those parsed ahead, the one being handed over
+/// and the one being filled. The parser waits for one to come back rather
+/// than allocate more.
+const VECTORS: usize = AHEAD + 2;
 
 /// One batch of parsed input.
 pub(crate) struct Parsed {
@@ -53,7 +61,7 @@ impl Parser {
     /// Starts parsing `reader` on a new thread.
     pub(crate) fn spawn(reader: Box<dyn Read + Send>) -> io::Result<Self> {
         let (tx, parsed) = mpsc::sync_channel(AHEAD);
-        let (empties, returned) = mpsc::sync_channel(AHEAD + 2);
+        let (empties, returned) = mpsc::sync_channel(VECTORS);
         let thread = thread::Builder::new()
             .name("graphite-parse".into())
             .spawn(move || parse_all(reader, &tx, &returned))?;
@@ -69,9 +77,11 @@ impl Parser {
         self.parsed.recv().ok()
     }
 
-    /// Gives an emptied vector back to be filled again.
-    pub(crate) fn recycle(&self, mut batch: Vec<Datapoint>) {
-        batch.clear();
+    /// Gives a handed-over batch back, to be emptied (on the parsing
+    /// thread) and filled again.
+    pub(crate) fn recycle(&self, batch: Vec<Datapoint>) {
+        // Never full (it holds every vector there is); once the parser
+        // has stopped, the batch is dropped here.
         let _ = self.empties.try_send(batch);
     }
 
@@ -90,6 +100,7 @@ fn parse_all(
     empties: &Receiver<Vec<Datapoint>>,
 ) -> io::Result<()> {
     let mut blocks = LineBlocks::new(reader);
+    let mut made = 1;
     let mut out = Parsed::new(Vec::with_capacity(BATCH));
     let mut first_line = 1;
     while let Some(block) = blocks.next_block()? {
@@ -101,18 +112,33 @@ fn parse_all(
         out.lines += counts.lines;
         out.invalid += counts.invalid;
         if out.batch.len() >= BATCH {
-            let empty = empties
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-            if tx
-                .send(std::mem::replace(&mut out, Parsed::new(empty)))
-                .is_err()
-            {
+            let full = std::mem::replace(&mut out, Parsed::new(Vec::new()));
+            let Some(empty) = (tx.send(full).is_ok())
+                .then(|| next_empty(empties, &mut made))
+                .flatten()
+            else {
                 // The sending side stopped: nothing more is wanted.
                 return Ok(());
-            }
+            };
+            out.batch = empty;
         }
     }
     let _ = tx.send(out);
     Ok(())
+}
+
+/// A vector to fill: one handed back (emptied here), a new one while fewer
+/// than [`VECTORS`] exist, or else the next one handed back. `None` once
+/// the sending side has stopped.
+fn next_empty(empties: &Receiver<Vec<Datapoint>>, made: &mut usize) -> Option<Vec<Datapoint>> {
+    let mut batch = match empties.try_recv() {
+        Ok(batch) => batch,
+        Err(TryRecvError::Empty) if *made < VECTORS => {
+            *made += 1;
+            Vec::with_capacity(BATCH)
+        }
+        Err(_) => empties.recv().ok()?,
+    };
+    batch.clear();
+    Some(batch)
 }

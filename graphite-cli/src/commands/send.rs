@@ -91,7 +91,6 @@ pub(crate) fn run(args: &SendArgs) -> Result<bool, Failure> {
     let mut feed = Feed {
         backend: &backend,
         wait: args.on_full == OnFull::Wait,
-        batch: Vec::new(),
         reported_drops: false,
         lines: 0,
         invalid: 0,
@@ -100,7 +99,7 @@ pub(crate) fn run(args: &SendArgs) -> Result<bool, Failure> {
     match (&args.metric, &args.value) {
         (Some(metric), Some(value)) => {
             match input::datapoint(metric, value, args.timestamp.as_deref(), unix_now()) {
-                Ok(dp) => feed.batch.push(dp),
+                Ok(dp) => feed.hand_over(&[dp]),
                 Err(e) => {
                     eprintln!("graphite: {e}");
                     feed.invalid += 1;
@@ -119,14 +118,14 @@ pub(crate) fn run(args: &SendArgs) -> Result<bool, Failure> {
             while let Some(parsed) = parser.next() {
                 feed.lines += parsed.lines;
                 feed.invalid += parsed.invalid;
-                let emptied = std::mem::replace(&mut feed.batch, parsed.batch);
-                parser.recycle(emptied);
-                feed.hand_over();
+                feed.hand_over(&parsed.batch);
+                // Its datapoints are dropped on the parsing thread, which
+                // made them (their names share its blocks' counts).
+                parser.recycle(parsed.batch);
             }
             parser.finish()?;
         }
     }
-    feed.hand_over();
     let timeout = Duration::try_from_secs_f64(args.timeout)?;
     let stats = backend.close(timeout);
     feed.progress.finish(feed.lines, &stats);
@@ -161,7 +160,6 @@ struct Feed<'a> {
     /// Wait for room; false once a wait has run out (carbon stopped
     /// reading): the rest is dropped and counted rather than waited for.
     wait: bool,
-    batch: Vec<Datapoint>,
     /// A drop was reported: later ones are only counted (the end says how many).
     reported_drops: bool,
     lines: u64,
@@ -170,10 +168,10 @@ struct Feed<'a> {
 }
 
 impl Feed<'_> {
-    /// Hands the batch over to the sender (with `--on-full wait`, waiting
-    /// for room up to the timeout) and empties it.
-    fn hand_over(&mut self) {
-        if let Err(e) = self.backend.hand_over(&self.batch, self.wait) {
+    /// Hands a batch over to the sender (with `--on-full wait`, waiting
+    /// for room up to the timeout).
+    fn hand_over(&mut self, batch: &[Datapoint]) {
+        if let Err(e) = self.backend.hand_over(batch, self.wait) {
             if self.wait && e.first_reason == PushError::Full {
                 self.wait = false;
                 eprintln!(
@@ -184,7 +182,6 @@ impl Feed<'_> {
             }
             self.reported_drops = true;
         }
-        self.batch.clear();
         if !self.progress.is_hidden() {
             self.progress.update(self.lines, &self.backend.stats());
         }
