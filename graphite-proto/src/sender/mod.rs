@@ -162,6 +162,7 @@ impl Sender {
     /// A sender that will ask to connect at once.
     pub fn new(now: Instant, config: SenderConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let batch_size = config.effective_batch_size();
         Ok(Self {
             replay: config.effective_replay(),
             builder: BatchBuilder::new(config.protocol, config.effective_batch_size()),
@@ -172,7 +173,7 @@ impl Sender {
             backoff: BackoffState::new(config.backoff),
             config,
             outbox: Outbox::default(),
-            window: ReplayBuffer::default(),
+            window: ReplayBuffer::new(batch_size),
             watch: StallWatch::default(),
             clock: ConnectedClock::default(),
             replay_failures: 0,
@@ -647,10 +648,6 @@ impl Sender {
             self.builder.recycle(batch.bytes);
             return;
         }
-        if self.replay.is_none() {
-            // Only the count and time are needed, for `unconfirmed`.
-            self.builder.recycle(std::mem::take(&mut batch.bytes));
-        }
         batch.replay = false;
         // A replay copy keeps its first write's stamp: replaying it does
         // not extend its stay, so the same window is not replayed for ever.
@@ -658,7 +655,16 @@ impl Sender {
             .first_written
             .take()
             .unwrap_or_else(|| self.clock.read(now));
-        self.window.push(batch, at);
+        if self.replay.is_none() {
+            // Only the count and time are needed, for `unconfirmed`.
+            self.builder.recycle(std::mem::take(&mut batch.bytes));
+            self.window.push(batch, at);
+        } else {
+            // The window keeps a copy, so the encoder's buffer comes back
+            // while it is still in the cache.
+            let original = self.window.push_copy(batch, at);
+            self.builder.recycle(original);
+        }
         self.expire_window(now);
     }
 
@@ -720,7 +726,7 @@ impl Sender {
         let in_network = self.watch.queue().saturating_add(window.peer_unread);
         let clock = self.clock.read(now);
         while let Some(batch) = self.window.pop_expired(clock, &window, in_network) {
-            self.builder.recycle(batch.bytes);
+            self.window.recycle(batch.bytes);
         }
     }
 

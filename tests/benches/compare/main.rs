@@ -5,11 +5,15 @@
 //! cargo bench -p graphite-tests --bench compare              # about 2 minutes
 //! cargo bench -p graphite-tests --bench compare -- --quick   # under a minute
 //! cargo bench -p graphite-tests --bench compare -- --quick --only-metrics
+//! cargo bench -p graphite-tests --bench compare -- --quick --only-pipeline
 //! ```
 //!
 //! `--only-metrics` runs only the exporter figures: metrics-exporter-graphite
 //! (`exporters.rs`) and, in the same run, opentelemetry-graphite (`otel.rs`);
-//! `--only-otel` only the latter.
+//! `--only-otel` only the latter. `--only-pipeline` runs only the
+//! background sender's hand-over figures: the interleaved ratios against
+//! one thread that encodes and writes, the sending thread's allocations,
+//! the cost of `send`, and the CPU time of idle senders.
 //!
 //! Prints one figure per line: `RESULT <name> <value> <unit>` and
 //! `RATIO <name> <value>`. Ratios compare figures of this run only, so a
@@ -80,6 +84,8 @@ impl Plan {
 fn result(name: &str, value: f64, unit: &str) {
     if unit == "count" {
         println!("RESULT {name} {value:.6} {unit}");
+    } else if unit == "percent" {
+        println!("RESULT {name} {value:.3} {unit}");
     } else {
         println!("RESULT {name} {value:.1} {unit}");
     }
@@ -423,6 +429,7 @@ fn hot_path_allocs(runtime: Runtime, stream: &[Datapoint]) -> f64 {
     let (_sink, sender) = sender_to_sink(runtime, Protocol::Plaintext, None);
     let mut counted = 0;
     let mut points = 0;
+    let mut per_round = Vec::new();
     for (round, part) in stream.chunks(10_000).enumerate() {
         let before = alloc::thread_allocations();
         for chunk in part.chunks(1_000) {
@@ -431,10 +438,12 @@ fn hot_path_allocs(runtime: Runtime, stream: &[Datapoint]) -> f64 {
         for dp in part.iter().take(1_000) {
             sender.push(dp).expect("room in the buffer");
         }
-        // The first rounds fill the replay window (4 MiB, eight rounds) and
-        // the buffer pool: memory the sender keeps, allocated once.
+        let made = alloc::thread_allocations() - before;
+        per_round.push(made);
+        // The first rounds warm the buffer pool: memory the sender keeps,
+        // allocated once.
         if round >= 15 {
-            counted += alloc::thread_allocations() - before;
+            counted += made;
             points += part.len() + part.len().min(1_000);
         }
         sender.flush(Duration::from_secs(60));
@@ -442,7 +451,8 @@ fn hot_path_allocs(runtime: Runtime, stream: &[Datapoint]) -> f64 {
     let stats = sender.close(Duration::from_secs(30));
     assert_eq!(stats.dropped.total(), 0, "{stats:?}");
     println!(
-        "# {}: {counted} allocations in the sending thread over {points} datapoints",
+        "# {}: {counted} allocations in the sending thread over {points} datapoints; \
+         per round of 11,000: {per_round:?}",
         runtime.name()
     );
     counted as f64 / points.max(1) as f64
@@ -502,6 +512,107 @@ fn send_one(sender: &AnySender, dp: &Datapoint) {
         .expect("room in the buffer");
 }
 
+/// CPU time the whole process spends while `runtimes`' senders, each
+/// connected to a sink, have nothing to send: a percentage of one core
+/// over `quiet` (Linux: the sum of every thread's `schedstat`; `None`
+/// elsewhere). The senders are measured together, so each one costs less
+/// than the figure.
+fn idle_cpu_percent(runtimes: &[Runtime], stream: &[Datapoint], quiet: Duration) -> Option<f64> {
+    let senders: Vec<_> = runtimes
+        .iter()
+        .map(|&runtime| {
+            let (sink, sender) = sender_to_sink(runtime, Protocol::Plaintext, None);
+            sender
+                .push_many(&stream[..1_000])
+                .expect("room in the buffer");
+            let stats = sender.flush(Duration::from_secs(10));
+            assert!(sink.wait_for(stats.written_bytes, Duration::from_secs(10)));
+            (sink, sender)
+        })
+        .collect();
+    // Let the batch timer and the first send-queue samples pass.
+    thread::sleep(Duration::from_millis(500));
+    let before = process_cpu_ns()?;
+    let start = Instant::now();
+    thread::sleep(quiet);
+    let spent = process_cpu_ns()?.saturating_sub(before);
+    let elapsed = start.elapsed();
+    for (_sink, sender) in senders {
+        sender.close(Duration::from_secs(10));
+    }
+    Some(spent as f64 / elapsed.as_nanos() as f64 * 100.0)
+}
+
+/// Nanoseconds every live thread of this process has run (Linux).
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// The pipeline's figures only (`--only-pipeline`): the interleaved
+/// ratios with their hand-over counts, the sending thread's allocations,
+/// the cost of `send`, and the idle cost.
+fn pipeline(plan: &Plan) {
+    let stream = data::workload(plan.e2e_points / data::SERIES);
+    let workload = data::workload(plan.ticks);
+    interleaved_ratios(&stream, 5);
+    hot_path_allocs_all(&stream);
+    send_costs(&workload, plan.send_calls);
+    idle_cost(&stream);
+}
+
+fn idle_cost(stream: &[Datapoint]) {
+    match idle_cpu_percent(&RUNTIMES, stream, Duration::from_secs(10)) {
+        Some(percent) => result(
+            "idle_cpu_percent_of_a_core_all_4_senders",
+            percent,
+            "percent",
+        ),
+        None => println!("# idle cost not measured: no /proc/self/task"),
+    }
+}
+
+fn interleaved_ratios(stream: &[Datapoint], pairs: usize) {
+    for runtime in RUNTIMES {
+        let name = runtime.name().replace('-', "_");
+        for (handover, suffix) in [(Handover::Batches, ""), (Handover::OneByOne, "_one_by_one")] {
+            let ((median, low, high), [locks, wakeups, turns]) =
+                interleaved_ratio(runtime, stream, pairs, handover);
+            ratio(&format!("e2e_{name}{suffix}_vs_encode"), median);
+            println!(
+                "# e2e_{name}{suffix}_vs_encode: median of {pairs} interleaved pairs, spread {low:.3}..{high:.3}; \
+                 per 1,000 datapoints: {locks:.1} lock acquisitions, {wakeups:.2} driver wake-ups, {turns:.2} loop turns"
+            );
+        }
+    }
+}
+
+fn hot_path_allocs_all(stream: &[Datapoint]) {
+    let mut hot_worst: f64 = 0.0;
+    for runtime in RUNTIMES {
+        let name = runtime.name().replace('-', "_");
+        let allocs = hot_path_allocs(runtime, stream);
+        result(&format!("allocs_per_datapoint_{name}"), allocs, "count");
+        hot_worst = hot_worst.max(allocs);
+    }
+    result("allocs_per_datapoint", hot_worst, "count");
+}
+
+fn send_costs(workload: &[Datapoint], calls: usize) {
+    for runtime in RUNTIMES {
+        let name = runtime.name().replace('-', "_");
+        for threads in [1, 4] {
+            let (p50, p99) = send_cost(runtime, workload, calls, threads);
+            result(&format!("send_ns_median_{name}_{threads}t"), p50, "ns");
+            result(&format!("send_ns_p99_{name}_{threads}t"), p99, "ns");
+        }
+    }
+}
+
 const RUNTIMES: [Runtime; 4] = [
     Runtime::Tokio,
     Runtime::AsyncStd,
@@ -536,6 +647,10 @@ fn main() {
     // (carbon up, so it is never used) against without, alternating runs.
     if args.iter().any(|a| a == "--spool-e2e") {
         spool_e2e(&plan);
+        return;
+    }
+    if args.iter().any(|a| a == "--only-pipeline") {
+        pipeline(&plan);
         return;
     }
     if args.iter().any(|a| a == "--only-otel") {
@@ -615,41 +730,15 @@ fn main() {
     }
     // The targets' ratios: interleaved with the yardstick, median of the
     // pairs, with their spread and the hand-over's costs.
-    let pairs = if quick { 5 } else { 9 };
-    for runtime in RUNTIMES {
-        let name = runtime.name().replace('-', "_");
-        for (handover, suffix) in [(Handover::Batches, ""), (Handover::OneByOne, "_one_by_one")] {
-            let ((median, low, high), [locks, wakeups, turns]) =
-                interleaved_ratio(runtime, &stream, pairs, handover);
-            ratio(&format!("e2e_{name}{suffix}_vs_encode"), median);
-            println!(
-                "# e2e_{name}{suffix}_vs_encode: median of {pairs} interleaved pairs, spread {low:.3}..{high:.3}; \
-                 per 1,000 datapoints: {locks:.1} lock acquisitions, {wakeups:.2} driver wake-ups, {turns:.2} loop turns"
-            );
-        }
-    }
+    interleaved_ratios(&stream, if quick { 5 } else { 9 });
     result(
         "allocs_per_datapoint_burst_all_threads",
         allocs_worst,
         "count",
     );
-    let mut hot_worst: f64 = 0.0;
-    for runtime in RUNTIMES {
-        let name = runtime.name().replace('-', "_");
-        let allocs = hot_path_allocs(runtime, &stream);
-        result(&format!("allocs_per_datapoint_{name}"), allocs, "count");
-        hot_worst = hot_worst.max(allocs);
-    }
-    result("allocs_per_datapoint", hot_worst, "count");
-
-    for runtime in RUNTIMES {
-        let name = runtime.name().replace('-', "_");
-        for threads in [1, 4] {
-            let (p50, p99) = send_cost(runtime, &workload, plan.send_calls, threads);
-            result(&format!("send_ns_median_{name}_{threads}t"), p50, "ns");
-            result(&format!("send_ns_p99_{name}_{threads}t"), p99, "ns");
-        }
-    }
+    hot_path_allocs_all(&stream);
+    send_costs(&workload, plan.send_calls);
+    idle_cost(&stream);
 
     exporters::run(quick);
 
