@@ -139,6 +139,25 @@ impl BatchBuilder {
         sealed
     }
 
+    /// Whether an item of `item_len` bytes joins the open batch (which
+    /// holds at least one datapoint) without sealing it.
+    #[inline]
+    pub(crate) fn joins_open(&self, item_len: usize) -> bool {
+        self.datapoints > 0 && self.buf.len() + item_len + self.trailer_len() <= self.max_len
+    }
+
+    /// Adds `item` to the open batch; [`joins_open`](Self::joins_open)
+    /// said it does.
+    #[inline]
+    pub(crate) fn append(&mut self, item: &Item<'_>) {
+        debug_assert!(self.joins_open(item.len()));
+        match item {
+            Item::Pickle(dp) => write_item(dp, &mut self.buf),
+            Item::Line(line) => line.write(&mut self.buf),
+        }
+        self.datapoints += 1;
+    }
+
     fn trailer_len(&self) -> usize {
         match self.protocol {
             Protocol::Pickle => 2,

@@ -384,6 +384,22 @@ impl Sender {
         let mut scratch = LineScratch::default();
         let item = self.builder.item(dp, &mut scratch);
         let item_len = item.len();
+        // The common case, decided with two comparisons: the datapoint joins
+        // the open batch and the buffer has room for it (so it fits a batch,
+        // needs no spill and starts no timer).
+        if self.builder.joins_open(item_len)
+            && self.held_bytes() + item_len <= self.config.buffer_capacity
+        {
+            self.builder.append(&item);
+            self.stats.accepted += 1;
+            self.stats.buffered += 1;
+            if self.builder.len() >= self.config.effective_batch_size() {
+                // A full batch goes out at once.
+                self.seal_open();
+                return Ok(true);
+            }
+            return Ok(false);
+        }
         if let Err(e) = self.builder.check_fits(item_len) {
             self.stats.dropped.too_large += 1;
             return Err(PushError::TooLarge {
