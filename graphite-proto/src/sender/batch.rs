@@ -20,6 +20,9 @@ pub(crate) enum Item<'a> {
     Line(Line<'a>),
     /// A datapoint for a pickle frame (its length is arithmetic).
     Pickle(&'a Datapoint),
+    /// A datapoint already in wire form (a pickle item or a line), from a
+    /// [`Chunk`](super::Chunk).
+    Encoded(&'a [u8]),
 }
 
 impl Item<'_> {
@@ -28,6 +31,7 @@ impl Item<'_> {
         match self {
             Self::Line(line) => line.len(),
             Self::Pickle(dp) => PickleEncoder::item_len(dp),
+            Self::Encoded(bytes) => bytes.len(),
         }
     }
 }
@@ -134,6 +138,7 @@ impl BatchBuilder {
         match item {
             Item::Pickle(dp) => write_item(dp, &mut self.buf),
             Item::Line(line) => line.write(&mut self.buf),
+            Item::Encoded(bytes) => self.buf.extend_from_slice(bytes),
         }
         self.datapoints += 1;
         sealed
@@ -154,8 +159,27 @@ impl BatchBuilder {
         match item {
             Item::Pickle(dp) => write_item(dp, &mut self.buf),
             Item::Line(line) => line.write(&mut self.buf),
+            Item::Encoded(bytes) => self.buf.extend_from_slice(bytes),
         }
         self.datapoints += 1;
+    }
+
+    /// Bytes of items the open batch can still take without sealing;
+    /// none while no batch is open (the next item starts one).
+    pub(crate) fn room_in_open(&self) -> usize {
+        if self.datapoints == 0 {
+            return 0;
+        }
+        self.max_len
+            .saturating_sub(self.buf.len() + self.trailer_len())
+    }
+
+    /// Adds `count` encoded items at once to the open batch, which has
+    /// [`room_in_open`](Self::room_in_open) for them.
+    pub(crate) fn append_run(&mut self, items: &[u8], count: u64) {
+        debug_assert!(items.len() <= self.room_in_open());
+        self.buf.extend_from_slice(items);
+        self.datapoints += count;
     }
 
     fn trailer_len(&self) -> usize {

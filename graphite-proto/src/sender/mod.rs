@@ -72,6 +72,7 @@
 
 mod backoff;
 mod batch;
+mod chunk;
 mod clock;
 mod config;
 mod cursor;
@@ -88,7 +89,8 @@ use std::fmt;
 use std::time::Instant;
 
 use self::backoff::BackoffState;
-use self::batch::{Batch, BatchBuilder};
+use self::batch::{Batch, BatchBuilder, Item};
+pub use self::chunk::{Chunk, ChunkEncoder};
 use self::clock::ConnectedClock;
 pub use self::config::{Backoff, ConfigError, OverflowPolicy, ReplayWindow, SenderConfig};
 pub use self::cursor::PushCursor;
@@ -354,15 +356,94 @@ impl Sender {
         error
     }
 
+    /// An encoder that formats datapoints as this sender would, for
+    /// [`push_chunk_or_drop`](Self::push_chunk_or_drop).
+    pub fn chunk_encoder(&self) -> ChunkEncoder {
+        ChunkEncoder::new(self.config.protocol, self.config.naming.clone())
+    }
+
+    /// [`push_many_or_drop`](Self::push_many_or_drop) of a slice already
+    /// encoded by [`chunk_encoder`](Self::chunk_encoder): each datapoint is
+    /// accepted or dropped and counted exactly as `push_or_drop` would do,
+    /// and the indices in the error are the slice's. Only bytes are copied
+    /// here, so a caller that holds a lock around the sender holds it for
+    /// much less time than the encoding takes.
+    pub fn push_chunk_or_drop(
+        &mut self,
+        now: Instant,
+        chunk: &Chunk,
+    ) -> Result<bool, PushManyError> {
+        let policy = match self.config.overflow {
+            OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
+            other => other,
+        };
+        let mut wake = false;
+        let mut failure: Option<PushManyError> = None;
+        let mut index = 0;
+        while index < chunk.len() {
+            if chunk.all_encoded() && !self.closing && !self.is_closed() {
+                // Every datapoint that joins the open batch with room in the
+                // buffer, copied at once: what `push_item`'s common case
+                // would do one by one.
+                let room = self.builder.room_in_open().min(
+                    self.config
+                        .buffer_capacity
+                        .saturating_sub(self.held_bytes()),
+                );
+                let (count, bytes) = chunk.run(index, room);
+                if count > 0 {
+                    self.builder.append_run(bytes, count as u64);
+                    self.stats.accepted += count as u64;
+                    self.stats.buffered += count as u64;
+                    if self.builder.len() >= self.config.effective_batch_size() {
+                        self.seal_open();
+                        wake = true;
+                    }
+                    index += count;
+                    continue;
+                }
+            }
+            let result = match (self.refuse_closed(), chunk.item(index)) {
+                (Some(closed), _) => Err(closed),
+                (None, Ok(bytes)) => self.push_item(now, &Item::Encoded(bytes), policy),
+                (None, Err(invalid)) => Err(self.refuse_invalid(invalid.clone())),
+            };
+            match result {
+                Ok(w) => wake |= w,
+                Err(reason) => match failure.as_mut() {
+                    Some(f) => f.dropped += 1,
+                    None => {
+                        failure = Some(PushManyError {
+                            total: chunk.len(),
+                            dropped: 1,
+                            first_index: index,
+                            first_reason: reason,
+                        });
+                    }
+                },
+            }
+            index += 1;
+        }
+        failure.map_or(Ok(wake), Err)
+    }
+
+    /// A closing or closed sender refuses datapoints (counted).
+    fn refuse_closed(&mut self) -> Option<PushError> {
+        if self.closing || self.is_closed() {
+            self.stats.dropped.closed += 1;
+            return Some(PushError::Closed);
+        }
+        None
+    }
+
     fn push_with(
         &mut self,
         now: Instant,
         dp: &Datapoint,
         policy: OverflowPolicy,
     ) -> Result<bool, PushError> {
-        if self.closing || self.is_closed() {
-            self.stats.dropped.closed += 1;
-            return Err(PushError::Closed);
+        if let Some(closed) = self.refuse_closed() {
+            return Err(closed);
         }
         if !self.config.naming.is_empty() {
             let path = match self.config.naming.apply(&dp.path) {
@@ -383,6 +464,16 @@ impl Sender {
     ) -> Result<bool, PushError> {
         let mut scratch = LineScratch::default();
         let item = self.builder.item(dp, &mut scratch);
+        self.push_item(now, &item, policy)
+    }
+
+    #[inline]
+    fn push_item(
+        &mut self,
+        now: Instant,
+        item: &Item<'_>,
+        policy: OverflowPolicy,
+    ) -> Result<bool, PushError> {
         let item_len = item.len();
         // The common case, decided with two comparisons: the datapoint joins
         // the open batch and the buffer has room for it (so it fits a batch,
@@ -390,7 +481,7 @@ impl Sender {
         if self.builder.joins_open(item_len)
             && self.held_bytes() + item_len <= self.config.buffer_capacity
         {
-            self.builder.append(&item);
+            self.builder.append(item);
             self.stats.accepted += 1;
             self.stats.buffered += 1;
             if self.builder.len() >= self.config.effective_batch_size() {
@@ -427,7 +518,7 @@ impl Sender {
         }
         let started = self.builder.datapoints() == 0;
         let mut ready = false;
-        if let Some(batch) = self.builder.push(&item, now) {
+        if let Some(batch) = self.builder.push(item, now) {
             self.outbox.push_back(batch);
             ready = true;
         }
