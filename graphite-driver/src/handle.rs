@@ -172,7 +172,7 @@ impl Handle {
             let mut chunk = chunk.try_borrow_mut().ok()?;
             self.shared.encoder.encode(batch, &mut chunk);
             let now = self.shared.runtime.now();
-            let result = self.shared.lock().push_chunk_or_drop(now, &chunk);
+            let result = self.shared.lock().push_chunk_or_drop(now, &mut chunk);
             chunk.shrink_to(CHUNK_KEPT);
             Some(result)
         });

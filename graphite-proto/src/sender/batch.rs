@@ -164,6 +164,22 @@ impl BatchBuilder {
         self.datapoints += 1;
     }
 
+    /// Makes `items`, `count` encoded plaintext lines that fit in one
+    /// batch, the open batch (none is open), without copying them; returns
+    /// memory for the caller's next lines: an emptied buffer of the pool's,
+    /// or a new one.
+    pub(crate) fn adopt(&mut self, items: BytesMut, count: u64, now: Instant) -> BytesMut {
+        debug_assert_eq!(self.datapoints, 0);
+        debug_assert_eq!(self.protocol, Protocol::Plaintext);
+        debug_assert!(items.len() <= self.max_len);
+        self.buf = items;
+        self.datapoints = count;
+        self.first_at = Some(now);
+        self.free
+            .pop()
+            .unwrap_or_else(|| BytesMut::with_capacity(self.max_len))
+    }
+
     /// Bytes of items the open batch can still take without sealing;
     /// none while no batch is open (the next item starts one).
     pub(crate) fn room_in_open(&self) -> usize {

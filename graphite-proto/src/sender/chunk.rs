@@ -4,6 +4,8 @@
 //! ([`Sender::push_chunk_or_drop`](super::Sender::push_chunk_or_drop)),
 //! so the I/O side is not kept waiting while numbers are formatted.
 
+use bytes::BytesMut;
+
 use crate::datapoint::Datapoint;
 use crate::naming::Naming;
 use crate::pickle::encode::write_item;
@@ -28,7 +30,7 @@ use super::PushError;
 /// let batch: Vec<Datapoint> = (0..100).map(|t| Datapoint::new(path.clone(), 1, t)).collect();
 /// let mut chunk = Chunk::default();
 /// encoder.encode(&batch, &mut chunk); // no lock needed for this part
-/// sender.push_chunk_or_drop(Instant::now(), &chunk)?;
+/// sender.push_chunk_or_drop(Instant::now(), &mut chunk)?;
 /// assert_eq!(sender.stats().accepted, 100);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -43,7 +45,7 @@ pub struct ChunkEncoder {
 /// slice: its memory is kept.
 #[derive(Debug, Default)]
 pub struct Chunk {
-    bytes: Vec<u8>,
+    bytes: BytesMut,
     /// Where each datapoint's bytes end (they start where the previous
     /// one's end); a datapoint that could not be encoded has none.
     ends: Vec<usize>,
@@ -78,7 +80,7 @@ impl ChunkEncoder {
         }
     }
 
-    fn encode_one(&self, dp: &Datapoint, scratch: &mut LineScratch, out: &mut Vec<u8>) {
+    fn encode_one(&self, dp: &Datapoint, scratch: &mut LineScratch, out: &mut BytesMut) {
         match self.protocol {
             Protocol::Pickle => write_item(dp, out),
             _ => scratch.line(dp).write(out),
@@ -100,11 +102,28 @@ impl Chunk {
     /// Gives back memory beyond about `bytes` (a large slice's).
     pub fn shrink_to(&mut self, bytes: usize) {
         if self.bytes.capacity() > bytes {
-            self.bytes.clear();
-            self.bytes.shrink_to(bytes);
+            self.bytes = BytesMut::new();
             self.ends.clear();
             self.ends.shrink_to(bytes / 32);
         }
+    }
+
+    /// Bytes of every encoded datapoint.
+    pub(crate) fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Takes the encoded bytes (the chunk then holds no datapoint; give it
+    /// memory back with [`give_bytes`](Self::give_bytes)).
+    pub(crate) fn take_bytes(&mut self) -> BytesMut {
+        self.ends.clear();
+        std::mem::take(&mut self.bytes)
+    }
+
+    /// Memory for the next slice, emptied.
+    pub(crate) fn give_bytes(&mut self, mut bytes: BytesMut) {
+        bytes.clear();
+        self.bytes = bytes;
     }
 
     /// Whether every datapoint was encoded.
@@ -164,7 +183,7 @@ mod tests {
             }
             let result = if chunked {
                 encoder.encode(slice, &mut chunk);
-                sender.push_chunk_or_drop(now, &chunk)
+                sender.push_chunk_or_drop(now, &mut chunk)
             } else {
                 sender.push_many_or_drop(now, slice)
             };

@@ -368,15 +368,40 @@ impl Sender {
     /// and the indices in the error are the slice's. Only bytes are copied
     /// here, so a caller that holds a lock around the sender holds it for
     /// much less time than the encoding takes.
+    ///
+    /// A plaintext chunk that fits in a batch, arriving while no batch is
+    /// open, is not even copied: its memory becomes the open batch, and the
+    /// chunk gets an emptied buffer of the sender's in exchange.
     pub fn push_chunk_or_drop(
         &mut self,
         now: Instant,
-        chunk: &Chunk,
+        chunk: &mut Chunk,
     ) -> Result<bool, PushManyError> {
         let policy = match self.config.overflow {
             OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
             other => other,
         };
+        if self.config.protocol == Protocol::Plaintext
+            && !chunk.is_empty()
+            && chunk.all_encoded()
+            && !self.closing
+            && !self.is_closed()
+            && self.builder.datapoints() == 0
+            && chunk.byte_len() <= self.config.effective_batch_size()
+            && self.held_bytes() + chunk.byte_len() <= self.config.buffer_capacity
+        {
+            // What pushing each line would do: start a batch (its timer
+            // too) and fill it without sealing, with room for every line.
+            let count = chunk.len() as u64;
+            let spare = self.builder.adopt(chunk.take_bytes(), count, now);
+            chunk.give_bytes(spare);
+            self.stats.accepted += count;
+            self.stats.buffered += count;
+            if self.builder.len() >= self.config.effective_batch_size() {
+                self.seal_open();
+            }
+            return Ok(true);
+        }
         let mut wake = false;
         let mut failure: Option<PushManyError> = None;
         let mut index = 0;
