@@ -101,6 +101,13 @@ fn push(c: &mut Criterion) {
                 spent
             })
         });
+        group.bench_function(format!("push_chunk/{protocol}"), |b| {
+            let mut chunk = graphite_proto::sender::Chunk::default();
+            time_hand_over(b, protocol, now, |sender| {
+                sender.chunk_encoder().encode(&batch, &mut chunk);
+                black_box(sender.push_chunk_or_drop(now, &mut chunk)).expect("room");
+            })
+        });
         group.bench_function(format!("push/{protocol}"), |b| {
             time_hand_over(b, protocol, now, |sender| {
                 for dp in &batch {
