@@ -346,8 +346,20 @@ fn encode_and_write_pass(
     conn: &mut TcpStream,
     sink: &DiscardSink,
 ) -> f64 {
+    encode_and_write_timed(stream, buf, conn, sink).0
+}
+
+/// [`encode_and_write_pass`], with the thread's CPU time from the start
+/// until the last write returned (the wait for the sink excluded).
+fn encode_and_write_timed(
+    stream: &[Datapoint],
+    buf: &mut Vec<u8>,
+    conn: &mut TcpStream,
+    sink: &DiscardSink,
+) -> (f64, Option<u64>) {
     // The previous pass waited for every byte: this is where this one starts.
     let mut target = sink.received();
+    let cpu = thread_cpu_ns();
     let start = Instant::now();
     for chunk in stream.chunks(1_000) {
         buf.clear();
@@ -357,11 +369,12 @@ fn encode_and_write_pass(
         conn.write_all(buf).expect("write to the sink");
         target += buf.len() as u64;
     }
+    let cpu = cpu.and_then(|at| thread_cpu_ns()?.checked_sub(at));
     assert!(
         sink.wait_for(target, Duration::from_secs(60)),
         "sink stalled"
     );
-    start.elapsed().as_secs_f64()
+    (start.elapsed().as_secs_f64(), cpu)
 }
 
 /// The end-to-end ratio against the yardstick from `pairs` interleaved
@@ -380,6 +393,7 @@ fn interleaved_ratio(
     let mut buf = Vec::with_capacity(256 << 10);
     let (sink, sender) = sender_to_sink(runtime, Protocol::Plaintext, None);
     let candidate = || {
+        let cpu = thread_cpu_ns();
         let start = Instant::now();
         match handover {
             Handover::Batches => {
@@ -393,21 +407,27 @@ fn interleaved_ratio(
                 }
             }
         }
+        // The hand-over is done: what the caller spent on it.
+        let cpu = cpu.and_then(|at| thread_cpu_ns()?.checked_sub(at));
         let stats = sender.flush(Duration::from_secs(60));
         assert!(
             sink.wait_for(stats.written_bytes, Duration::from_secs(60)),
             "sink stalled"
         );
-        start.elapsed().as_secs_f64()
+        (start.elapsed().as_secs_f64(), cpu)
     };
     // Warm both paths once.
     encode_and_write_pass(stream, &mut buf, &mut conn, &yard_sink);
     candidate();
     let before = sender.driver_counters();
     let mut ratios = Vec::with_capacity(pairs);
+    let (mut yard_cpu, mut cand_cpu) = (Vec::new(), Vec::new());
+    let per_datapoint = |ns: Option<u64>| ns.map(|ns| ns as f64 / stream.len() as f64);
     for _ in 0..pairs {
-        let yard = encode_and_write_pass(stream, &mut buf, &mut conn, &yard_sink);
-        let cand = candidate();
+        let (yard, cpu) = encode_and_write_timed(stream, &mut buf, &mut conn, &yard_sink);
+        yard_cpu.extend(per_datapoint(cpu));
+        let (cand, cpu) = candidate();
+        cand_cpu.extend(per_datapoint(cpu));
         ratios.push(yard / cand);
     }
     let after = sender.driver_counters();
@@ -418,7 +438,24 @@ fn interleaved_ratio(
         per_1000(after.turns - before.turns),
     ];
     sender.close(Duration::from_secs(30));
+    if !yard_cpu.is_empty() && !cand_cpu.is_empty() {
+        // CPU time depends much less on the machine's load than the rates:
+        // what the calling thread itself spends, waiting excluded.
+        let (yard, _, _) = median_spread(&mut yard_cpu);
+        let (cand, _, _) = median_spread(&mut cand_cpu);
+        println!(
+            "# {}: the calling thread's CPU per datapoint until it has handed everything over, median of {pairs}: \
+             one thread that encodes and writes {yard:.1} ns, the Sender's caller {cand:.1} ns",
+            runtime.name()
+        );
+    }
     (median_spread(&mut ratios), counts)
+}
+
+/// Nanoseconds the calling thread has run (Linux `schedstat`).
+fn thread_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
 }
 
 /// Allocations per datapoint made by the application's thread while it
