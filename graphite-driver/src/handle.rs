@@ -68,9 +68,10 @@ thread_local! {
     static CHUNK: RefCell<Chunk> = RefCell::new(Chunk::default());
 }
 
-/// The memory a thread's chunk keeps between calls: a slice larger than
-/// this (about 20,000 datapoints) is encoded in memory given back after.
-const CHUNK_KEPT: usize = 1 << 20;
+/// The memory a thread's chunk keeps between calls, outside the sender's
+/// buffer: a slice larger than this (about 5,000 datapoints) is encoded in
+/// memory given back after.
+const CHUNK_KEPT: usize = 256 << 10;
 
 /// A counted handle to a sender's shared state; the last one dropped
 /// closes the sender (flushing for at most [`DROP_FLUSH_TIMEOUT`]).
