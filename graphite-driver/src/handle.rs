@@ -497,11 +497,20 @@ impl Driver {
     /// (see [`send_queue`](crate::send_queue)) when the link can tell.
     pub(crate) fn wrote(&self, n: usize, send_queue: Option<usize>) {
         let now = self.shared.runtime.now();
-        let mut core = self.shared.lock();
-        if let Some(bytes) = send_queue {
-            core.on_send_queue(now, bytes);
+        let copy = {
+            let mut core = self.shared.lock();
+            if let Some(bytes) = send_queue {
+                core.on_send_queue(now, bytes);
+            }
+            core.on_written(now, n);
+            core.window_copy()
+        };
+        // The replay window's copy of a written batch is made outside the
+        // lock, so that callers pushing meanwhile are not kept waiting.
+        if let Some(mut copy) = copy {
+            copy.run();
+            self.shared.lock().finish_window_copy(copy);
         }
-        core.on_written(now, n);
     }
 
     /// Reports what the spool held at start.

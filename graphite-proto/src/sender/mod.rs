@@ -98,6 +98,7 @@ pub use self::error::{PushError, PushManyError};
 use self::outbox::Outbox;
 pub use self::output::{Event, Output};
 use self::replay::ReplayBuffer;
+pub use self::replay::WindowCopy;
 use self::spool::SpoolState;
 pub use self::spool::{Spool, SpoolDone, SpoolOp, SpoolRecord};
 use self::stall::StallWatch;
@@ -792,10 +793,9 @@ impl Sender {
             self.builder.recycle(std::mem::take(&mut batch.bytes));
             self.window.push(batch, at);
         } else {
-            // The window keeps a copy, so the encoder's buffer comes back
-            // while it is still in the cache.
-            let original = self.window.push_copy(batch, at);
-            self.builder.recycle(original);
+            // The window will keep a copy (see `window_copy`), so that the
+            // encoder's buffer comes back while it is still in the cache.
+            self.window.push_to_copy(batch, at);
         }
         self.expire_window(now);
     }
@@ -850,6 +850,46 @@ impl Sender {
         }
         self.watch.sample(now, bytes, self.config.sample_period());
         self.expire_window(now);
+    }
+
+    /// A copy the replay window wants of a written batch, if any: run it
+    /// ([`WindowCopy::run`]) outside any lock around the sender, then hand
+    /// it back with [`finish_window_copy`](Self::finish_window_copy). Call
+    /// after [`on_written`](Self::on_written). The window then holds the
+    /// copy and the batch's buffer goes back to the encoder's pool while it
+    /// is still in the cache; a sender that is never asked keeps the
+    /// batches themselves (and allocates buffers while the window fills).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use graphite_proto::sender::{Output, Sender, SenderConfig};
+    /// use graphite_proto::{Datapoint, MetricPath, Protocol};
+    ///
+    /// let now = Instant::now();
+    /// let mut sender = Sender::new(now, SenderConfig::new(Protocol::Plaintext))?;
+    /// assert_eq!(sender.poll_output(now), Some(Output::Connect));
+    /// sender.on_connected(now);
+    /// sender.push(now, &Datapoint::new(MetricPath::new("a.b")?, 1, 1))?;
+    /// sender.flush(now);
+    /// let Some(Output::Transmit(bytes)) = sender.poll_output(now) else { panic!() };
+    /// let written = bytes.len();
+    /// drop(bytes);
+    /// sender.on_written(now, written);
+    /// let mut copy = sender.window_copy().expect("the window keeps a copy");
+    /// copy.run(); // no lock needed
+    /// sender.finish_window_copy(copy);
+    /// assert!(sender.window_copy().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn window_copy(&mut self) -> Option<WindowCopy> {
+        self.window.copy_job()
+    }
+
+    /// Takes back a [`WindowCopy`] that was [`run`](WindowCopy::run).
+    pub fn finish_window_copy(&mut self, copy: WindowCopy) {
+        if let Some(original) = self.window.finish_copy(copy) {
+            self.builder.recycle(original);
+        }
     }
 
     /// Forgets written batches the replay window no longer covers.
