@@ -65,7 +65,11 @@ pub(crate) async fn drive(
                     timer.or(urgent).await;
                     None
                 };
-                match write.or(interrupted).await {
+                let written = write.or(interrupted).await;
+                // Let go of the bytes before reporting: the core takes the
+                // buffer back for reuse only if nobody else holds it.
+                drop(bytes);
+                match written {
                     Some(Ok(n)) => driver.wrote(n, l.send_queue()),
                     Some(Err(e)) => {
                         link = None;

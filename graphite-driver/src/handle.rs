@@ -3,6 +3,7 @@
 //! on `event-listener` (which works under any executor and in a blocking
 //! wait). Every time read here comes from the runtime's clock.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
@@ -15,8 +16,8 @@ use futures_lite::FutureExt;
 use graphite_proto::Datapoint;
 use graphite_proto::client::{IntoMetricPath, IntoValue};
 use graphite_proto::sender::{
-    self as core, ConfigError, Output, OverflowPolicy, PushCursor, PushError, PushManyError,
-    SenderConfig, Stats,
+    self as core, Chunk, ChunkEncoder, ConfigError, Output, OverflowPolicy, PushCursor, PushError,
+    PushManyError, SenderConfig, Stats,
 };
 
 use crate::{Runtime, unix_now};
@@ -32,6 +33,8 @@ const DRIVER_GRACE: Duration = Duration::from_secs(1);
 
 struct Shared {
     core: Mutex<core::Sender>,
+    /// Formats a `push_many` slice as the core would, outside the lock.
+    encoder: ChunkEncoder,
     runtime: Arc<dyn Runtime>,
     /// Wakes an idle driver: a batch is ready, a timer changed, closing.
     wake: Signal,
@@ -59,6 +62,17 @@ impl Shared {
     }
 }
 
+thread_local! {
+    /// Each thread's chunk for `push_many`, reused so that handing a slice
+    /// over allocates nothing once it has grown.
+    static CHUNK: RefCell<Chunk> = RefCell::new(Chunk::default());
+}
+
+/// The memory a thread's chunk keeps between calls, outside the sender's
+/// buffer: a slice larger than this (about 5,000 datapoints) is encoded in
+/// memory given back after.
+const CHUNK_KEPT: usize = 256 << 10;
+
 /// A counted handle to a sender's shared state; the last one dropped
 /// closes the sender (flushing for at most [`DROP_FLUSH_TIMEOUT`]).
 pub(crate) struct Handle {
@@ -84,8 +98,10 @@ pub(crate) fn channel(
     config: SenderConfig,
     runtime: Arc<dyn Runtime>,
 ) -> Result<(Handle, Driver), ConfigError> {
+    let core = core::Sender::new(runtime.now(), config)?;
     let shared = Arc::new(Shared {
-        core: Mutex::new(core::Sender::new(runtime.now(), config)?),
+        encoder: core.chunk_encoder(),
+        core: Mutex::new(core),
         runtime,
         wake: Signal::new(),
         urgent: Signal::new(),
@@ -148,10 +164,27 @@ impl Handle {
 
     /// Buffers every datapoint of `batch` under one lock and one clock
     /// read, never waiting; each is accepted or dropped and counted as
-    /// [`push`](Self::push) would.
+    /// [`push`](Self::push) would. The slice is encoded before the lock is
+    /// taken (into this thread's chunk), so the lock is held only to copy
+    /// bytes and the driver is not kept waiting by the formatting.
     pub(crate) fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
-        let now = self.shared.runtime.now();
-        let result = self.shared.lock().push_many_or_drop(now, batch);
+        let encoded = CHUNK.try_with(|chunk| {
+            // Taken already only if this thread re-entered `push_many`.
+            let mut chunk = chunk.try_borrow_mut().ok()?;
+            self.shared.encoder.encode(batch, &mut chunk);
+            let now = self.shared.runtime.now();
+            let result = self.shared.lock().push_chunk_or_drop(now, &mut chunk);
+            chunk.shrink_to(CHUNK_KEPT);
+            Some(result)
+        });
+        let result = match encoded {
+            Ok(Some(result)) => result,
+            // No chunk to use: encode under the lock.
+            _ => {
+                let now = self.shared.runtime.now();
+                self.shared.lock().push_many_or_drop(now, batch)
+            }
+        };
         self.wake(!matches!(result, Ok(false)));
         result.map(drop)
     }
@@ -474,11 +507,20 @@ impl Driver {
     /// (see [`send_queue`](crate::send_queue)) when the link can tell.
     pub(crate) fn wrote(&self, n: usize, send_queue: Option<usize>) {
         let now = self.shared.runtime.now();
-        let mut core = self.shared.lock();
-        if let Some(bytes) = send_queue {
-            core.on_send_queue(now, bytes);
+        let copy = {
+            let mut core = self.shared.lock();
+            if let Some(bytes) = send_queue {
+                core.on_send_queue(now, bytes);
+            }
+            core.on_written(now, n);
+            core.window_copy()
+        };
+        // The replay window's copy of a written batch is made outside the
+        // lock, so that callers pushing meanwhile are not kept waiting.
+        if let Some(mut copy) = copy {
+            copy.run();
+            self.shared.lock().finish_window_copy(copy);
         }
-        core.on_written(now, n);
     }
 
     /// Reports what the spool held at start.

@@ -67,11 +67,45 @@ fn push(c: &mut Criterion) {
     let batch = batch();
     let mut group = c.benchmark_group("sender");
     group.throughput(Throughput::Elements(batch.len() as u64));
+    // The yardstick: what encoding alone costs, into a buffer the caller owns.
+    let mut own = Vec::with_capacity(64 << 10);
+    group.bench_function("encode_only/plaintext", |b| {
+        b.iter(|| {
+            own.clear();
+            for dp in &batch {
+                graphite_proto::plaintext::encode(dp, &mut own).expect("a Vec grows");
+            }
+            black_box(own.len())
+        })
+    });
     for protocol in [Protocol::Plaintext, Protocol::Pickle] {
         let now = Instant::now();
         group.bench_function(format!("push_many/{protocol}"), |b| {
             time_hand_over(b, protocol, now, |sender| {
                 black_box(sender.push_many_or_drop(now, &batch)).expect("room");
+            })
+        });
+        group.bench_function(format!("push_many_no_replay/{protocol}"), |b| {
+            let mut sender = Sender::new(now, SenderConfig::new(protocol).with_replay(None))
+                .expect("valid config");
+            while sender.poll_output(now).is_some() {}
+            sender.on_connected(now);
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    black_box(sender.push_many_or_drop(now, &batch)).expect("room");
+                    spent += start.elapsed();
+                    drain(&mut sender, now);
+                }
+                spent
+            })
+        });
+        group.bench_function(format!("push_chunk/{protocol}"), |b| {
+            let mut chunk = graphite_proto::sender::Chunk::default();
+            time_hand_over(b, protocol, now, |sender| {
+                sender.chunk_encoder().encode(&batch, &mut chunk);
+                black_box(sender.push_chunk_or_drop(now, &mut chunk)).expect("room");
             })
         });
         group.bench_function(format!("push/{protocol}"), |b| {

@@ -69,6 +69,7 @@ impl Line<'_> {
     }
 
     /// Writes the line; the caller has checked the room.
+    #[inline]
     pub(crate) fn write(&self, buf: &mut impl BufMut) {
         buf.put_slice(self.path);
         buf.put_u8(b' ');

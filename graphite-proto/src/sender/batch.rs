@@ -20,6 +20,9 @@ pub(crate) enum Item<'a> {
     Line(Line<'a>),
     /// A datapoint for a pickle frame (its length is arithmetic).
     Pickle(&'a Datapoint),
+    /// A datapoint already in wire form (a pickle item or a line), from a
+    /// [`Chunk`](super::Chunk).
+    Encoded(&'a [u8]),
 }
 
 impl Item<'_> {
@@ -28,6 +31,7 @@ impl Item<'_> {
         match self {
             Self::Line(line) => line.len(),
             Self::Pickle(dp) => PickleEncoder::item_len(dp),
+            Self::Encoded(bytes) => bytes.len(),
         }
     }
 }
@@ -134,9 +138,64 @@ impl BatchBuilder {
         match item {
             Item::Pickle(dp) => write_item(dp, &mut self.buf),
             Item::Line(line) => line.write(&mut self.buf),
+            Item::Encoded(bytes) => self.buf.extend_from_slice(bytes),
         }
         self.datapoints += 1;
         sealed
+    }
+
+    /// Whether an item of `item_len` bytes joins the open batch (which
+    /// holds at least one datapoint) without sealing it.
+    #[inline]
+    pub(crate) fn joins_open(&self, item_len: usize) -> bool {
+        self.datapoints > 0 && self.buf.len() + item_len + self.trailer_len() <= self.max_len
+    }
+
+    /// Adds `item` to the open batch; [`joins_open`](Self::joins_open)
+    /// said it does.
+    #[inline]
+    pub(crate) fn append(&mut self, item: &Item<'_>) {
+        debug_assert!(self.joins_open(item.len()));
+        match item {
+            Item::Pickle(dp) => write_item(dp, &mut self.buf),
+            Item::Line(line) => line.write(&mut self.buf),
+            Item::Encoded(bytes) => self.buf.extend_from_slice(bytes),
+        }
+        self.datapoints += 1;
+    }
+
+    /// Makes `items`, `count` encoded plaintext lines that fit in one
+    /// batch, the open batch (none is open), without copying them; returns
+    /// memory for the caller's next lines: an emptied buffer of the pool's,
+    /// or a new one.
+    pub(crate) fn adopt(&mut self, items: BytesMut, count: u64, now: Instant) -> BytesMut {
+        debug_assert_eq!(self.datapoints, 0);
+        debug_assert_eq!(self.protocol, Protocol::Plaintext);
+        debug_assert!(items.len() <= self.max_len);
+        self.buf = items;
+        self.datapoints = count;
+        self.first_at = Some(now);
+        self.free
+            .pop()
+            .unwrap_or_else(|| BytesMut::with_capacity(self.max_len))
+    }
+
+    /// Bytes of items the open batch can still take without sealing;
+    /// none while no batch is open (the next item starts one).
+    pub(crate) fn room_in_open(&self) -> usize {
+        if self.datapoints == 0 {
+            return 0;
+        }
+        self.max_len
+            .saturating_sub(self.buf.len() + self.trailer_len())
+    }
+
+    /// Adds `count` encoded items at once to the open batch, which has
+    /// [`room_in_open`](Self::room_in_open) for them.
+    pub(crate) fn append_run(&mut self, items: &[u8], count: u64) {
+        debug_assert!(items.len() <= self.room_in_open());
+        self.buf.extend_from_slice(items);
+        self.datapoints += count;
     }
 
     fn trailer_len(&self) -> usize {

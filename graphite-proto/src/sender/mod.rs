@@ -72,6 +72,7 @@
 
 mod backoff;
 mod batch;
+mod chunk;
 mod clock;
 mod config;
 mod cursor;
@@ -88,7 +89,8 @@ use std::fmt;
 use std::time::Instant;
 
 use self::backoff::BackoffState;
-use self::batch::{Batch, BatchBuilder};
+use self::batch::{Batch, BatchBuilder, Item};
+pub use self::chunk::{Chunk, ChunkEncoder};
 use self::clock::ConnectedClock;
 pub use self::config::{Backoff, ConfigError, OverflowPolicy, ReplayWindow, SenderConfig};
 pub use self::cursor::PushCursor;
@@ -96,6 +98,7 @@ pub use self::error::{PushError, PushManyError};
 use self::outbox::Outbox;
 pub use self::output::{Event, Output};
 use self::replay::ReplayBuffer;
+pub use self::replay::WindowCopy;
 use self::spool::SpoolState;
 pub use self::spool::{Spool, SpoolDone, SpoolOp, SpoolRecord};
 use self::stall::StallWatch;
@@ -162,6 +165,7 @@ impl Sender {
     /// A sender that will ask to connect at once.
     pub fn new(now: Instant, config: SenderConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let batch_size = config.effective_batch_size();
         Ok(Self {
             replay: config.effective_replay(),
             builder: BatchBuilder::new(config.protocol, config.effective_batch_size()),
@@ -172,7 +176,7 @@ impl Sender {
             backoff: BackoffState::new(config.backoff),
             config,
             outbox: Outbox::default(),
-            window: ReplayBuffer::default(),
+            window: ReplayBuffer::new(batch_size),
             watch: StallWatch::default(),
             clock: ConnectedClock::default(),
             replay_failures: 0,
@@ -353,15 +357,119 @@ impl Sender {
         error
     }
 
+    /// An encoder that formats datapoints as this sender would, for
+    /// [`push_chunk_or_drop`](Self::push_chunk_or_drop).
+    pub fn chunk_encoder(&self) -> ChunkEncoder {
+        ChunkEncoder::new(self.config.protocol, self.config.naming.clone())
+    }
+
+    /// [`push_many_or_drop`](Self::push_many_or_drop) of a slice already
+    /// encoded by [`chunk_encoder`](Self::chunk_encoder): each datapoint is
+    /// accepted or dropped and counted exactly as `push_or_drop` would do,
+    /// and the indices in the error are the slice's. Only bytes are copied
+    /// here, so a caller that holds a lock around the sender holds it for
+    /// much less time than the encoding takes.
+    ///
+    /// A plaintext chunk that fits in a batch, arriving while no batch is
+    /// open, is not even copied: its memory becomes the open batch, and the
+    /// chunk gets an emptied buffer of the sender's in exchange.
+    pub fn push_chunk_or_drop(
+        &mut self,
+        now: Instant,
+        chunk: &mut Chunk,
+    ) -> Result<bool, PushManyError> {
+        let policy = match self.config.overflow {
+            OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
+            other => other,
+        };
+        if self.config.protocol == Protocol::Plaintext
+            && !chunk.is_empty()
+            && chunk.all_encoded()
+            && !self.closing
+            && !self.is_closed()
+            && self.builder.datapoints() == 0
+            && chunk.byte_len() <= self.config.effective_batch_size()
+            && self.held_bytes() + chunk.byte_len() <= self.config.buffer_capacity
+        {
+            // What pushing each line would do: start a batch (its timer
+            // too) and fill it without sealing, with room for every line.
+            let count = chunk.len() as u64;
+            let spare = self.builder.adopt(chunk.take_bytes(), count, now);
+            chunk.give_bytes(spare);
+            self.stats.accepted += count;
+            self.stats.buffered += count;
+            if self.builder.len() >= self.config.effective_batch_size() {
+                self.seal_open();
+            }
+            return Ok(true);
+        }
+        let mut wake = false;
+        let mut failure: Option<PushManyError> = None;
+        let mut index = 0;
+        while index < chunk.len() {
+            if chunk.all_encoded() && !self.closing && !self.is_closed() {
+                // Every datapoint that joins the open batch with room in the
+                // buffer, copied at once: what `push_item`'s common case
+                // would do one by one.
+                let room = self.builder.room_in_open().min(
+                    self.config
+                        .buffer_capacity
+                        .saturating_sub(self.held_bytes()),
+                );
+                let (count, bytes) = chunk.run(index, room);
+                if count > 0 {
+                    self.builder.append_run(bytes, count as u64);
+                    self.stats.accepted += count as u64;
+                    self.stats.buffered += count as u64;
+                    if self.builder.len() >= self.config.effective_batch_size() {
+                        self.seal_open();
+                        wake = true;
+                    }
+                    index += count;
+                    continue;
+                }
+            }
+            let result = match (self.refuse_closed(), chunk.item(index)) {
+                (Some(closed), _) => Err(closed),
+                (None, Ok(bytes)) => self.push_item(now, &Item::Encoded(bytes), policy),
+                (None, Err(invalid)) => Err(self.refuse_invalid(invalid.clone())),
+            };
+            match result {
+                Ok(w) => wake |= w,
+                Err(reason) => match failure.as_mut() {
+                    Some(f) => f.dropped += 1,
+                    None => {
+                        failure = Some(PushManyError {
+                            total: chunk.len(),
+                            dropped: 1,
+                            first_index: index,
+                            first_reason: reason,
+                        });
+                    }
+                },
+            }
+            index += 1;
+        }
+        failure.map_or(Ok(wake), Err)
+    }
+
+    /// A closing or closed sender refuses datapoints (counted).
+    fn refuse_closed(&mut self) -> Option<PushError> {
+        if self.closing || self.is_closed() {
+            self.stats.dropped.closed += 1;
+            return Some(PushError::Closed);
+        }
+        None
+    }
+
     fn push_with(
         &mut self,
         now: Instant,
         dp: &Datapoint,
         policy: OverflowPolicy,
     ) -> Result<bool, PushError> {
-        if self.closing || self.is_closed() {
-            self.stats.dropped.closed += 1;
-            return Err(PushError::Closed);
+        if let Some(closed) = self.refuse_closed() {
+            return Err(closed);
         }
         if !self.config.naming.is_empty() {
             let path = match self.config.naming.apply(&dp.path) {
@@ -382,7 +490,33 @@ impl Sender {
     ) -> Result<bool, PushError> {
         let mut scratch = LineScratch::default();
         let item = self.builder.item(dp, &mut scratch);
+        self.push_item(now, &item, policy)
+    }
+
+    #[inline]
+    fn push_item(
+        &mut self,
+        now: Instant,
+        item: &Item<'_>,
+        policy: OverflowPolicy,
+    ) -> Result<bool, PushError> {
         let item_len = item.len();
+        // The common case, decided with two comparisons: the datapoint joins
+        // the open batch and the buffer has room for it (so it fits a batch,
+        // needs no spill and starts no timer).
+        if self.builder.joins_open(item_len)
+            && self.held_bytes() + item_len <= self.config.buffer_capacity
+        {
+            self.builder.append(item);
+            self.stats.accepted += 1;
+            self.stats.buffered += 1;
+            if self.builder.len() >= self.config.effective_batch_size() {
+                // A full batch goes out at once.
+                self.seal_open();
+                return Ok(true);
+            }
+            return Ok(false);
+        }
         if let Err(e) = self.builder.check_fits(item_len) {
             self.stats.dropped.too_large += 1;
             return Err(PushError::TooLarge {
@@ -410,7 +544,7 @@ impl Sender {
         }
         let started = self.builder.datapoints() == 0;
         let mut ready = false;
-        if let Some(batch) = self.builder.push(&item, now) {
+        if let Some(batch) = self.builder.push(item, now) {
             self.outbox.push_back(batch);
             ready = true;
         }
@@ -647,10 +781,6 @@ impl Sender {
             self.builder.recycle(batch.bytes);
             return;
         }
-        if self.replay.is_none() {
-            // Only the count and time are needed, for `unconfirmed`.
-            self.builder.recycle(std::mem::take(&mut batch.bytes));
-        }
         batch.replay = false;
         // A replay copy keeps its first write's stamp: replaying it does
         // not extend its stay, so the same window is not replayed for ever.
@@ -658,7 +788,15 @@ impl Sender {
             .first_written
             .take()
             .unwrap_or_else(|| self.clock.read(now));
-        self.window.push(batch, at);
+        if self.replay.is_none() {
+            // Only the count and time are needed, for `unconfirmed`.
+            self.builder.recycle(std::mem::take(&mut batch.bytes));
+            self.window.push(batch, at);
+        } else {
+            // The window will keep a copy (see `window_copy`), so that the
+            // encoder's buffer comes back while it is still in the cache.
+            self.window.push_to_copy(batch, at);
+        }
         self.expire_window(now);
     }
 
@@ -717,13 +855,53 @@ impl Sender {
         self.expire_window(now);
     }
 
+    /// A copy the replay window wants of a written batch, if any: run it
+    /// ([`WindowCopy::run`]) outside any lock around the sender, then hand
+    /// it back with [`finish_window_copy`](Self::finish_window_copy). Call
+    /// after [`on_written`](Self::on_written). The window then holds the
+    /// copy and the batch's buffer goes back to the encoder's pool while it
+    /// is still in the cache; a sender that is never asked keeps the
+    /// batches themselves (and allocates buffers while the window fills).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use graphite_proto::sender::{Output, Sender, SenderConfig};
+    /// use graphite_proto::{Datapoint, MetricPath, Protocol};
+    ///
+    /// let now = Instant::now();
+    /// let mut sender = Sender::new(now, SenderConfig::new(Protocol::Plaintext))?;
+    /// assert_eq!(sender.poll_output(now), Some(Output::Connect));
+    /// sender.on_connected(now);
+    /// sender.push(now, &Datapoint::new(MetricPath::new("a.b")?, 1, 1))?;
+    /// sender.flush(now);
+    /// let Some(Output::Transmit(bytes)) = sender.poll_output(now) else { panic!() };
+    /// let written = bytes.len();
+    /// drop(bytes);
+    /// sender.on_written(now, written);
+    /// let mut copy = sender.window_copy().expect("the window keeps a copy");
+    /// copy.run(); // no lock needed
+    /// sender.finish_window_copy(copy);
+    /// assert!(sender.window_copy().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn window_copy(&mut self) -> Option<WindowCopy> {
+        self.window.copy_job()
+    }
+
+    /// Takes back a [`WindowCopy`] that was [`run`](WindowCopy::run).
+    pub fn finish_window_copy(&mut self, copy: WindowCopy) {
+        if let Some(original) = self.window.finish_copy(copy) {
+            self.builder.recycle(original);
+        }
+    }
+
     /// Forgets written batches the replay window no longer covers.
     fn expire_window(&mut self, now: Instant) {
         let window = self.replay.unwrap_or_default();
         let in_network = self.watch.queue().saturating_add(window.peer_unread);
         let clock = self.clock.read(now);
         while let Some(batch) = self.window.pop_expired(clock, &window, in_network) {
-            self.builder.recycle(batch.bytes);
+            self.window.recycle(batch.bytes);
         }
     }
 

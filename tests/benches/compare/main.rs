@@ -5,11 +5,15 @@
 //! cargo bench -p graphite-tests --bench compare              # about 2 minutes
 //! cargo bench -p graphite-tests --bench compare -- --quick   # under a minute
 //! cargo bench -p graphite-tests --bench compare -- --quick --only-metrics
+//! cargo bench -p graphite-tests --bench compare -- --quick --only-pipeline
 //! ```
 //!
 //! `--only-metrics` runs only the exporter figures: metrics-exporter-graphite
 //! (`exporters.rs`) and, in the same run, opentelemetry-graphite (`otel.rs`);
-//! `--only-otel` only the latter.
+//! `--only-otel` only the latter. `--only-pipeline` runs only the
+//! background sender's hand-over figures: the interleaved ratios against
+//! one thread that encodes and writes, the sending thread's allocations,
+//! the cost of `send`, and the CPU time of idle senders.
 //!
 //! Prints one figure per line: `RESULT <name> <value> <unit>` and
 //! `RATIO <name> <value>`. Ratios compare figures of this run only, so a
@@ -80,6 +84,8 @@ impl Plan {
 fn result(name: &str, value: f64, unit: &str) {
     if unit == "count" {
         println!("RESULT {name} {value:.6} {unit}");
+    } else if unit == "percent" {
+        println!("RESULT {name} {value:.3} {unit}");
     } else {
         println!("RESULT {name} {value:.1} {unit}");
     }
@@ -340,8 +346,20 @@ fn encode_and_write_pass(
     conn: &mut TcpStream,
     sink: &DiscardSink,
 ) -> f64 {
+    encode_and_write_timed(stream, buf, conn, sink).0
+}
+
+/// [`encode_and_write_pass`], with the thread's CPU time from the start
+/// until the last write returned (the wait for the sink excluded).
+fn encode_and_write_timed(
+    stream: &[Datapoint],
+    buf: &mut Vec<u8>,
+    conn: &mut TcpStream,
+    sink: &DiscardSink,
+) -> (f64, Option<u64>) {
     // The previous pass waited for every byte: this is where this one starts.
     let mut target = sink.received();
+    let cpu = thread_cpu_ns();
     let start = Instant::now();
     for chunk in stream.chunks(1_000) {
         buf.clear();
@@ -351,11 +369,12 @@ fn encode_and_write_pass(
         conn.write_all(buf).expect("write to the sink");
         target += buf.len() as u64;
     }
+    let cpu = cpu.and_then(|at| thread_cpu_ns()?.checked_sub(at));
     assert!(
         sink.wait_for(target, Duration::from_secs(60)),
         "sink stalled"
     );
-    start.elapsed().as_secs_f64()
+    (start.elapsed().as_secs_f64(), cpu)
 }
 
 /// The end-to-end ratio against the yardstick from `pairs` interleaved
@@ -374,6 +393,7 @@ fn interleaved_ratio(
     let mut buf = Vec::with_capacity(256 << 10);
     let (sink, sender) = sender_to_sink(runtime, Protocol::Plaintext, None);
     let candidate = || {
+        let cpu = thread_cpu_ns();
         let start = Instant::now();
         match handover {
             Handover::Batches => {
@@ -387,21 +407,27 @@ fn interleaved_ratio(
                 }
             }
         }
+        // The hand-over is done: what the caller spent on it.
+        let cpu = cpu.and_then(|at| thread_cpu_ns()?.checked_sub(at));
         let stats = sender.flush(Duration::from_secs(60));
         assert!(
             sink.wait_for(stats.written_bytes, Duration::from_secs(60)),
             "sink stalled"
         );
-        start.elapsed().as_secs_f64()
+        (start.elapsed().as_secs_f64(), cpu)
     };
     // Warm both paths once.
     encode_and_write_pass(stream, &mut buf, &mut conn, &yard_sink);
     candidate();
     let before = sender.driver_counters();
     let mut ratios = Vec::with_capacity(pairs);
+    let (mut yard_cpu, mut cand_cpu) = (Vec::new(), Vec::new());
+    let per_datapoint = |ns: Option<u64>| ns.map(|ns| ns as f64 / stream.len() as f64);
     for _ in 0..pairs {
-        let yard = encode_and_write_pass(stream, &mut buf, &mut conn, &yard_sink);
-        let cand = candidate();
+        let (yard, cpu) = encode_and_write_timed(stream, &mut buf, &mut conn, &yard_sink);
+        yard_cpu.extend(per_datapoint(cpu));
+        let (cand, cpu) = candidate();
+        cand_cpu.extend(per_datapoint(cpu));
         ratios.push(yard / cand);
     }
     let after = sender.driver_counters();
@@ -412,7 +438,24 @@ fn interleaved_ratio(
         per_1000(after.turns - before.turns),
     ];
     sender.close(Duration::from_secs(30));
+    if !yard_cpu.is_empty() && !cand_cpu.is_empty() {
+        // CPU time depends much less on the machine's load than the rates:
+        // what the calling thread itself spends, waiting excluded.
+        let (yard, _, _) = median_spread(&mut yard_cpu);
+        let (cand, _, _) = median_spread(&mut cand_cpu);
+        println!(
+            "# {}: the calling thread's CPU per datapoint until it has handed everything over, median of {pairs}: \
+             one thread that encodes and writes {yard:.1} ns, the Sender's caller {cand:.1} ns",
+            runtime.name()
+        );
+    }
     (median_spread(&mut ratios), counts)
+}
+
+/// Nanoseconds the calling thread has run (Linux `schedstat`).
+fn thread_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
 }
 
 /// Allocations per datapoint made by the application's thread while it
@@ -423,6 +466,7 @@ fn hot_path_allocs(runtime: Runtime, stream: &[Datapoint]) -> f64 {
     let (_sink, sender) = sender_to_sink(runtime, Protocol::Plaintext, None);
     let mut counted = 0;
     let mut points = 0;
+    let mut per_round = Vec::new();
     for (round, part) in stream.chunks(10_000).enumerate() {
         let before = alloc::thread_allocations();
         for chunk in part.chunks(1_000) {
@@ -431,10 +475,12 @@ fn hot_path_allocs(runtime: Runtime, stream: &[Datapoint]) -> f64 {
         for dp in part.iter().take(1_000) {
             sender.push(dp).expect("room in the buffer");
         }
-        // The first rounds fill the replay window (4 MiB, eight rounds) and
-        // the buffer pool: memory the sender keeps, allocated once.
+        let made = alloc::thread_allocations() - before;
+        per_round.push(made);
+        // The first rounds warm the buffer pool: memory the sender keeps,
+        // allocated once.
         if round >= 15 {
-            counted += alloc::thread_allocations() - before;
+            counted += made;
             points += part.len() + part.len().min(1_000);
         }
         sender.flush(Duration::from_secs(60));
@@ -442,7 +488,8 @@ fn hot_path_allocs(runtime: Runtime, stream: &[Datapoint]) -> f64 {
     let stats = sender.close(Duration::from_secs(30));
     assert_eq!(stats.dropped.total(), 0, "{stats:?}");
     println!(
-        "# {}: {counted} allocations in the sending thread over {points} datapoints",
+        "# {}: {counted} allocations in the sending thread over {points} datapoints; \
+         per round of 11,000: {per_round:?}",
         runtime.name()
     );
     counted as f64 / points.max(1) as f64
@@ -502,6 +549,107 @@ fn send_one(sender: &AnySender, dp: &Datapoint) {
         .expect("room in the buffer");
 }
 
+/// CPU time the whole process spends while `runtimes`' senders, each
+/// connected to a sink, have nothing to send: a percentage of one core
+/// over `quiet` (Linux: the sum of every thread's `schedstat`; `None`
+/// elsewhere). The senders are measured together, so each one costs less
+/// than the figure.
+fn idle_cpu_percent(runtimes: &[Runtime], stream: &[Datapoint], quiet: Duration) -> Option<f64> {
+    let senders: Vec<_> = runtimes
+        .iter()
+        .map(|&runtime| {
+            let (sink, sender) = sender_to_sink(runtime, Protocol::Plaintext, None);
+            sender
+                .push_many(&stream[..1_000])
+                .expect("room in the buffer");
+            let stats = sender.flush(Duration::from_secs(10));
+            assert!(sink.wait_for(stats.written_bytes, Duration::from_secs(10)));
+            (sink, sender)
+        })
+        .collect();
+    // Let the batch timer and the first send-queue samples pass.
+    thread::sleep(Duration::from_millis(500));
+    let before = process_cpu_ns()?;
+    let start = Instant::now();
+    thread::sleep(quiet);
+    let spent = process_cpu_ns()?.saturating_sub(before);
+    let elapsed = start.elapsed();
+    for (_sink, sender) in senders {
+        sender.close(Duration::from_secs(10));
+    }
+    Some(spent as f64 / elapsed.as_nanos() as f64 * 100.0)
+}
+
+/// Nanoseconds every live thread of this process has run (Linux).
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// The pipeline's figures only (`--only-pipeline`): the interleaved
+/// ratios with their hand-over counts, the sending thread's allocations,
+/// the cost of `send`, and the idle cost.
+fn pipeline(plan: &Plan) {
+    let stream = data::workload(plan.e2e_points / data::SERIES);
+    let workload = data::workload(plan.ticks);
+    interleaved_ratios(&stream, 5);
+    hot_path_allocs_all(&stream);
+    send_costs(&workload, plan.send_calls);
+    idle_cost(&stream);
+}
+
+fn idle_cost(stream: &[Datapoint]) {
+    match idle_cpu_percent(&RUNTIMES, stream, Duration::from_secs(10)) {
+        Some(percent) => result(
+            "idle_cpu_percent_of_a_core_all_4_senders",
+            percent,
+            "percent",
+        ),
+        None => println!("# idle cost not measured: no /proc/self/task"),
+    }
+}
+
+fn interleaved_ratios(stream: &[Datapoint], pairs: usize) {
+    for runtime in RUNTIMES {
+        let name = runtime.name().replace('-', "_");
+        for (handover, suffix) in [(Handover::Batches, ""), (Handover::OneByOne, "_one_by_one")] {
+            let ((median, low, high), [locks, wakeups, turns]) =
+                interleaved_ratio(runtime, stream, pairs, handover);
+            ratio(&format!("e2e_{name}{suffix}_vs_encode"), median);
+            println!(
+                "# e2e_{name}{suffix}_vs_encode: median of {pairs} interleaved pairs, spread {low:.3}..{high:.3}; \
+                 per 1,000 datapoints: {locks:.1} lock acquisitions, {wakeups:.2} driver wake-ups, {turns:.2} loop turns"
+            );
+        }
+    }
+}
+
+fn hot_path_allocs_all(stream: &[Datapoint]) {
+    let mut hot_worst: f64 = 0.0;
+    for runtime in RUNTIMES {
+        let name = runtime.name().replace('-', "_");
+        let allocs = hot_path_allocs(runtime, stream);
+        result(&format!("allocs_per_datapoint_{name}"), allocs, "count");
+        hot_worst = hot_worst.max(allocs);
+    }
+    result("allocs_per_datapoint", hot_worst, "count");
+}
+
+fn send_costs(workload: &[Datapoint], calls: usize) {
+    for runtime in RUNTIMES {
+        let name = runtime.name().replace('-', "_");
+        for threads in [1, 4] {
+            let (p50, p99) = send_cost(runtime, workload, calls, threads);
+            result(&format!("send_ns_median_{name}_{threads}t"), p50, "ns");
+            result(&format!("send_ns_p99_{name}_{threads}t"), p99, "ns");
+        }
+    }
+}
+
 const RUNTIMES: [Runtime; 4] = [
     Runtime::Tokio,
     Runtime::AsyncStd,
@@ -536,6 +684,10 @@ fn main() {
     // (carbon up, so it is never used) against without, alternating runs.
     if args.iter().any(|a| a == "--spool-e2e") {
         spool_e2e(&plan);
+        return;
+    }
+    if args.iter().any(|a| a == "--only-pipeline") {
+        pipeline(&plan);
         return;
     }
     if args.iter().any(|a| a == "--only-otel") {
@@ -615,41 +767,15 @@ fn main() {
     }
     // The targets' ratios: interleaved with the yardstick, median of the
     // pairs, with their spread and the hand-over's costs.
-    let pairs = if quick { 5 } else { 9 };
-    for runtime in RUNTIMES {
-        let name = runtime.name().replace('-', "_");
-        for (handover, suffix) in [(Handover::Batches, ""), (Handover::OneByOne, "_one_by_one")] {
-            let ((median, low, high), [locks, wakeups, turns]) =
-                interleaved_ratio(runtime, &stream, pairs, handover);
-            ratio(&format!("e2e_{name}{suffix}_vs_encode"), median);
-            println!(
-                "# e2e_{name}{suffix}_vs_encode: median of {pairs} interleaved pairs, spread {low:.3}..{high:.3}; \
-                 per 1,000 datapoints: {locks:.1} lock acquisitions, {wakeups:.2} driver wake-ups, {turns:.2} loop turns"
-            );
-        }
-    }
+    interleaved_ratios(&stream, if quick { 5 } else { 9 });
     result(
         "allocs_per_datapoint_burst_all_threads",
         allocs_worst,
         "count",
     );
-    let mut hot_worst: f64 = 0.0;
-    for runtime in RUNTIMES {
-        let name = runtime.name().replace('-', "_");
-        let allocs = hot_path_allocs(runtime, &stream);
-        result(&format!("allocs_per_datapoint_{name}"), allocs, "count");
-        hot_worst = hot_worst.max(allocs);
-    }
-    result("allocs_per_datapoint", hot_worst, "count");
-
-    for runtime in RUNTIMES {
-        let name = runtime.name().replace('-', "_");
-        for threads in [1, 4] {
-            let (p50, p99) = send_cost(runtime, &workload, plan.send_calls, threads);
-            result(&format!("send_ns_median_{name}_{threads}t"), p50, "ns");
-            result(&format!("send_ns_p99_{name}_{threads}t"), p99, "ns");
-        }
-    }
+    hot_path_allocs_all(&stream);
+    send_costs(&workload, plan.send_calls);
+    idle_cost(&stream);
 
     exporters::run(quick);
 
