@@ -154,10 +154,13 @@ impl Handle {
     /// Buffers a datapoint already built and returns at once: a full
     /// buffer drops it (counted) under every policy.
     pub(crate) fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
+        // The clock is read only if the push needs it: joining the open
+        // batch does not, and a read costs as much as the rest of the push.
+        let runtime = &self.shared.runtime;
         let wake = self
             .shared
             .lock()
-            .push_or_drop(self.shared.runtime.now(), dp)?;
+            .push_or_drop_reading(&|| runtime.now(), dp)?;
         self.wake(wake);
         Ok(())
     }

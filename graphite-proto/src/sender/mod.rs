@@ -77,6 +77,7 @@ mod clock;
 mod config;
 mod cursor;
 mod error;
+mod lazy_now;
 mod outbox;
 mod output;
 mod replay;
@@ -95,6 +96,7 @@ use self::clock::ConnectedClock;
 pub use self::config::{Backoff, ConfigError, OverflowPolicy, ReplayWindow, SenderConfig};
 pub use self::cursor::PushCursor;
 pub use self::error::{PushError, PushManyError};
+use self::lazy_now::LazyNow;
 use self::outbox::Outbox;
 pub use self::output::{Event, Output};
 use self::replay::ReplayBuffer;
@@ -265,18 +267,43 @@ impl Sender {
     /// or the open batch's timer started), or why the datapoint was not
     /// taken. Every refusal except [`PushError::WouldBlock`] is counted.
     pub fn push(&mut self, now: Instant, dp: &Datapoint) -> Result<bool, PushError> {
-        self.push_with(now, dp, self.config.overflow)
+        self.push_with(&mut LazyNow::new(&|| now), dp, self.config.overflow)
     }
 
     /// Like [`push`](Self::push), but a full buffer drops the datapoint
     /// (counted) instead of asking to wait: for callers that must not wait,
     /// or whose wait ran out.
     pub fn push_or_drop(&mut self, now: Instant, dp: &Datapoint) -> Result<bool, PushError> {
+        self.push_or_drop_reading(&|| now, dp)
+    }
+
+    /// [`push_or_drop`](Self::push_or_drop), reading the time from `clock`
+    /// only if the push needs it (to start a batch's timer, or when the
+    /// buffer is full). The common push, a datapoint that joins the open
+    /// batch, reads no clock; a clock read can cost as much as encoding the
+    /// datapoint.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use graphite_proto::sender::{Sender, SenderConfig};
+    /// use graphite_proto::{Datapoint, MetricPath, Protocol};
+    ///
+    /// let mut sender = Sender::new(Instant::now(), SenderConfig::new(Protocol::Plaintext))?;
+    /// let dp = Datapoint::new(MetricPath::new("app.requests")?, 1, 1_700_000_000);
+    /// sender.push_or_drop_reading(&Instant::now, &dp)?;
+    /// assert_eq!(sender.stats().accepted, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn push_or_drop_reading(
+        &mut self,
+        clock: &dyn Fn() -> Instant,
+        dp: &Datapoint,
+    ) -> Result<bool, PushError> {
         let policy = match self.config.overflow {
             OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
             other => other,
         };
-        self.push_with(now, dp, policy)
+        self.push_with(&mut LazyNow::new(clock), dp, policy)
     }
 
     /// [`push_or_drop`](Self::push_or_drop) for every datapoint of `batch`,
@@ -431,7 +458,9 @@ impl Sender {
             }
             let result = match (self.refuse_closed(), chunk.item(index)) {
                 (Some(closed), _) => Err(closed),
-                (None, Ok(bytes)) => self.push_item(now, &Item::Encoded(bytes), policy),
+                (None, Ok(bytes)) => {
+                    self.push_item(&mut LazyNow::new(&|| now), &Item::Encoded(bytes), policy)
+                }
                 (None, Err(invalid)) => Err(self.refuse_invalid(invalid.clone())),
             };
             match result {
@@ -464,7 +493,7 @@ impl Sender {
 
     fn push_with(
         &mut self,
-        now: Instant,
+        now: &mut LazyNow<'_>,
         dp: &Datapoint,
         policy: OverflowPolicy,
     ) -> Result<bool, PushError> {
@@ -484,7 +513,7 @@ impl Sender {
 
     fn push_named(
         &mut self,
-        now: Instant,
+        now: &mut LazyNow<'_>,
         dp: &Datapoint,
         policy: OverflowPolicy,
     ) -> Result<bool, PushError> {
@@ -496,7 +525,7 @@ impl Sender {
     #[inline]
     fn push_item(
         &mut self,
-        now: Instant,
+        now: &mut LazyNow<'_>,
         item: &Item<'_>,
         policy: OverflowPolicy,
     ) -> Result<bool, PushError> {
@@ -528,7 +557,7 @@ impl Sender {
         // buffered bytes like any other.
         let mut spilled = false;
         while self.held_bytes() + self.builder.room_needed(item_len) > self.config.buffer_capacity {
-            if self.spill_oldest(now) {
+            if self.spill_oldest(now.get()) {
                 // The driver writes it to disk: wake it.
                 spilled = true;
                 continue;
@@ -544,7 +573,7 @@ impl Sender {
         }
         let started = self.builder.datapoints() == 0;
         let mut ready = false;
-        if let Some(batch) = self.builder.push(item, now) {
+        if let Some(batch) = self.builder.push(item, now.get()) {
             self.outbox.push_back(batch);
             ready = true;
         }
