@@ -397,9 +397,12 @@ impl Sender {
     /// here, so a caller that holds a lock around the sender holds it for
     /// much less time than the encoding takes.
     ///
-    /// A plaintext chunk that fits in a batch, arriving while no batch is
-    /// open, is not even copied: its memory becomes the open batch, and the
-    /// chunk gets an emptied buffer of the sender's in exchange.
+    /// A plaintext chunk that fits in a batch is not even copied when no
+    /// batch is open, or when the open one cannot take it whole: the open
+    /// batch (if any) is sealed and goes out as it is, the chunk's memory
+    /// becomes the new open batch, and the chunk gets an emptied buffer of
+    /// the sender's in exchange. So a steady stream of chunks is written
+    /// chunk by chunk, never copied on the calling thread.
     pub fn push_chunk_or_drop(
         &mut self,
         now: Instant,
@@ -414,10 +417,13 @@ impl Sender {
             && chunk.all_encoded()
             && !self.closing
             && !self.is_closed()
-            && self.builder.datapoints() == 0
+            && (self.builder.datapoints() == 0 || !self.builder.joins_open(chunk.byte_len()))
             && chunk.byte_len() <= self.config.effective_batch_size()
             && self.held_bytes() + chunk.byte_len() <= self.config.buffer_capacity
         {
+            // Copying the chunk would only fill the open batch and start
+            // another: the open batch goes out as it is instead.
+            self.seal_open();
             // What pushing each line would do: start a batch (its timer
             // too) and fill it without sealing, with room for every line.
             let count = chunk.len() as u64;
