@@ -767,7 +767,7 @@ fn main() {
     }
     // The targets' ratios: interleaved with the yardstick, median of the
     // pairs, with their spread and the hand-over's costs.
-    interleaved_ratios(&stream, if quick { 5 } else { 9 });
+    interleaved_ratios(&stream, if quick { 11 } else { 15 });
     result(
         "allocs_per_datapoint_burst_all_threads",
         allocs_worst,
