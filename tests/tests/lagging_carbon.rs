@@ -3,7 +3,6 @@
 //! defaults (no replay setting): every point stored, for every adapter.
 //! At each kill the test measures how far behind carbon's writer was.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -14,8 +13,10 @@ use graphite_tests::carbon::{Carbon, CarbonOptions};
 use graphite_tests::runtime::{AnySender, Runtime};
 use graphite_tests::storm::{self, Lag, Spinner, names, now, wait_stored};
 
-/// The storm loads both cores: one adapter at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+// Two adapters at a time at most (the test harness runs two tests at once
+// on two cores): each carbon is throttled and the stream is 20,000 points
+// a second, so two storms side by side load the machine about as much as
+// the busy runs (a spinning process) do.
 
 const SERIES: usize = 1_000;
 const STAMPS: i64 = 200;
@@ -48,7 +49,6 @@ fn busy() -> Option<Spinner> {
 }
 
 fn lagging_carbon_loses_nothing_with_the_defaults(runtime: Runtime) {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let _busy = busy();
     let started = Instant::now();
     let mut carbon = Carbon::start_with(CarbonOptions {
