@@ -16,10 +16,11 @@ use futures_lite::FutureExt;
 use graphite_proto::Datapoint;
 use graphite_proto::client::{IntoMetricPath, IntoValue};
 use graphite_proto::sender::{
-    self as core, Chunk, ChunkEncoder, ConfigError, Output, OverflowPolicy, PushCursor, PushError,
-    PushManyError, SenderConfig, Stats,
+    self as core, Chunk, ChunkEncoder, ConfigError, Encoded, Output, OverflowPolicy, PushCursor,
+    PushError, PushManyError, SenderConfig, Stats,
 };
 
+use crate::lanes::Lanes;
 use crate::{Runtime, unix_now};
 
 /// How long dropping the last handle lets the driver flush.
@@ -35,6 +36,8 @@ struct Shared {
     core: Mutex<core::Sender>,
     /// Formats a `push_many` slice as the core would, outside the lock.
     encoder: ChunkEncoder,
+    /// Where each thread's pushes gather under reserved room.
+    lanes: Lanes,
     runtime: Arc<dyn Runtime>,
     /// Wakes an idle driver: a batch is ready, a timer changed, closing.
     wake: Signal,
@@ -60,12 +63,24 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Hands every thread's lane over to the core; returns whether to wake
+    /// the driver.
+    fn hand_over_lanes(&self) -> bool {
+        let mut wake = false;
+        self.lanes.each_reserved(|lane| {
+            wake |= lane.hand_over(&mut self.lock(), || self.runtime.now());
+        });
+        wake
+    }
 }
 
 thread_local! {
     /// Each thread's chunk for `push_many`, reused so that handing a slice
     /// over allocates nothing once it has grown.
     static CHUNK: RefCell<Chunk> = RefCell::new(Chunk::default());
+    /// Each thread's datapoint for `push`, encoded before any lock.
+    static ENCODED: RefCell<Encoded> = RefCell::new(Encoded::default());
 }
 
 /// The memory a thread's chunk keeps between calls, outside the sender's
@@ -101,6 +116,7 @@ pub(crate) fn channel(
     let core = core::Sender::new(runtime.now(), config)?;
     let shared = Arc::new(Shared {
         encoder: core.chunk_encoder(),
+        lanes: Lanes::new(),
         core: Mutex::new(core),
         runtime,
         wake: Signal::new(),
@@ -154,15 +170,64 @@ impl Handle {
     /// Buffers a datapoint already built and returns at once: a full
     /// buffer drops it (counted) under every policy.
     pub(crate) fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
+        let pushed = ENCODED.try_with(|encoded| {
+            // Taken already only if this thread re-entered `push`.
+            let mut encoded = encoded.try_borrow_mut().ok()?;
+            self.shared.encoder.encode_one(dp, &mut encoded);
+            Some(self.push_encoded(&encoded))
+        });
+        if let Ok(Some(result)) = pushed {
+            return result;
+        }
+        // No memory of this thread's to encode into: straight to the core,
+        // after what the thread's lane holds.
+        let runtime = &self.shared.runtime;
+        let clock = || runtime.now();
+        let mut lane = self.shared.lanes.mine();
+        let mut core = self.shared.lock();
+        let handed = lane.hand_over(&mut core, clock);
+        let result = core.push_or_drop_reading(&clock, dp);
+        drop(core);
+        drop(lane);
+        self.wake(handed || matches!(result, Ok(true)));
+        result.map(drop)
+    }
+
+    /// [`push`](Self::push) of a datapoint this thread encoded: into the
+    /// thread's lane while its reservation has room (no lock but the
+    /// lane's); otherwise straight to the core, after what the lane holds
+    /// (so the thread's datapoints keep their order), and then room is
+    /// reserved for the next ones.
+    fn push_encoded(&self, encoded: &Encoded) -> Result<(), PushError> {
+        let mut lane = self.shared.lanes.mine();
+        if lane.stage(encoded) {
+            return Ok(());
+        }
         // The clock is read only if the push needs it: joining the open
         // batch does not, and a read costs as much as the rest of the push.
         let runtime = &self.shared.runtime;
-        let wake = self
-            .shared
-            .lock()
-            .push_or_drop_reading(&|| runtime.now(), dp)?;
-        self.wake(wake);
-        Ok(())
+        let clock = || runtime.now();
+        let mut core = self.shared.lock();
+        let handed = lane.hand_over(&mut core, clock);
+        let result = core.push_encoded_or_drop_reading(&clock, encoded);
+        if result.is_ok() {
+            lane.reserve(&mut core);
+        }
+        drop(core);
+        drop(lane);
+        self.wake(handed || matches!(result, Ok(true)));
+        result.map(drop)
+    }
+
+    /// Hands this thread's lane over to the core: before a push that goes
+    /// straight to the core, so that the thread's datapoints keep their
+    /// order.
+    fn hand_over_mine(&self) {
+        let mut lane = self.shared.lanes.mine();
+        let runtime = &self.shared.runtime;
+        let handed = lane.hand_over(&mut self.shared.lock(), || runtime.now());
+        drop(lane);
+        self.wake(handed);
     }
 
     /// Buffers every datapoint of `batch` under one lock and one clock
@@ -171,12 +236,19 @@ impl Handle {
     /// taken (into this thread's chunk), so the lock is held only to copy
     /// bytes and the driver is not kept waiting by the formatting.
     pub(crate) fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
+        let mut handed = false;
         let encoded = CHUNK.try_with(|chunk| {
             // Taken already only if this thread re-entered `push_many`.
             let mut chunk = chunk.try_borrow_mut().ok()?;
             self.shared.encoder.encode(batch, &mut chunk);
             let now = self.shared.runtime.now();
-            let result = self.shared.lock().push_chunk_or_drop(now, &mut chunk);
+            let mut lane = self.shared.lanes.mine();
+            let mut core = self.shared.lock();
+            // What this thread pushed before goes first.
+            handed = lane.hand_over(&mut core, || now);
+            let result = core.push_chunk_or_drop(now, &mut chunk);
+            drop(core);
+            drop(lane);
             chunk.shrink_to(CHUNK_KEPT);
             Some(result)
         });
@@ -185,10 +257,13 @@ impl Handle {
             // No chunk to use: encode under the lock.
             _ => {
                 let now = self.shared.runtime.now();
-                self.shared.lock().push_many_or_drop(now, batch)
+                let mut lane = self.shared.lanes.mine();
+                let mut core = self.shared.lock();
+                handed = lane.hand_over(&mut core, || now);
+                core.push_many_or_drop(now, batch)
             }
         };
-        self.wake(!matches!(result, Ok(false)));
+        self.wake(handed || !matches!(result, Ok(false)));
         result.map(drop)
     }
 
@@ -213,8 +288,11 @@ impl Handle {
         }
     }
 
-    /// The counters.
+    /// The counters, with every thread's lane handed over first, so that
+    /// every push that returned counts.
     pub(crate) fn stats(&self) -> Stats {
+        let handed = self.shared.hand_over_lanes();
+        self.wake(handed);
         self.shared.lock().stats()
     }
 
@@ -242,6 +320,8 @@ impl Handle {
     /// Applies `change` to the core and wakes the driver, even out of a
     /// blocked write: a flush or close deadline may have come closer.
     fn begin(&self, change: impl FnOnce(&mut core::Sender, Instant)) {
+        // Every push that returned is part of the flush or close.
+        self.shared.hand_over_lanes();
         change(&mut self.shared.lock(), self.shared.runtime.now());
         self.shared.wake.notify(1);
         self.shared.urgent.notify(1);
@@ -356,6 +436,7 @@ impl Handle {
         dp: &Datapoint,
         give_up: impl Future<Output = ()>,
     ) -> Result<(), PushError> {
+        self.hand_over_mine();
         self.retry_async(self.push_step(dp), give_up).await
     }
 
@@ -365,6 +446,7 @@ impl Handle {
         dp: &Datapoint,
         deadline: Instant,
     ) -> Result<(), PushError> {
+        self.hand_over_mine();
         self.retry(self.push_step(dp), |l| l.wait_deadline(deadline).is_some())
     }
 
@@ -376,6 +458,7 @@ impl Handle {
         batch: &[Datapoint],
         give_up: impl Future<Output = ()>,
     ) -> Result<(), PushManyError> {
+        self.hand_over_mine();
         self.retry_async(self.push_many_step(batch), give_up).await
     }
 
@@ -386,6 +469,7 @@ impl Handle {
         batch: &[Datapoint],
         deadline: Instant,
     ) -> Result<(), PushManyError> {
+        self.hand_over_mine();
         self.retry(self.push_many_step(batch), |l| {
             l.wait_deadline(deadline).is_some()
         })
@@ -458,6 +542,9 @@ impl Driver {
     pub(crate) fn turn(&self) -> Turn {
         #[cfg(feature = "counters")]
         self.shared.counters.turn();
+        // What the threads gathered goes in before the timers run: a lane
+        // never holds a datapoint past the batch it would have joined.
+        self.shared.hand_over_lanes();
         let now = self.shared.runtime.now();
         let turn = {
             let mut core = self.shared.lock();

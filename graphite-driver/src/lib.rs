@@ -38,6 +38,7 @@ mod connect;
 mod counters;
 mod driver;
 mod handle;
+mod lanes;
 mod routed;
 mod runtime;
 mod send_queue;
@@ -48,6 +49,8 @@ mod spool_log;
 pub mod testing;
 pub mod thread;
 
+#[cfg(test)]
+mod lanes_tests;
 #[cfg(test)]
 mod spool_tests;
 #[cfg(test)]

@@ -96,7 +96,7 @@ impl BatchBuilder {
     }
 
     /// Framing bytes a batch has besides its items.
-    fn overhead(&self) -> usize {
+    pub(crate) fn overhead(&self) -> usize {
         match self.protocol {
             Protocol::Pickle => FRAME_LEN_WITHOUT_ITEMS,
             _ => 0,

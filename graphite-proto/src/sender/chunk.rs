@@ -1,8 +1,12 @@
 //! Datapoints encoded before they reach the sender: a caller that shares
-//! one [`Sender`](super::Sender) behind a lock formats a slice outside the
-//! lock ([`ChunkEncoder`]) and holds the lock only to hand the result over
-//! ([`Sender::push_chunk_or_drop`](super::Sender::push_chunk_or_drop)),
-//! so the I/O side is not kept waiting while numbers are formatted.
+//! one [`Sender`](super::Sender) behind a lock formats a slice (or one
+//! datapoint) outside the lock ([`ChunkEncoder`]) and holds the lock only
+//! to hand the result over
+//! ([`Sender::push_chunk_or_drop`](super::Sender::push_chunk_or_drop),
+//! [`Sender::push_encoded_or_drop_reading`](super::Sender::push_encoded_or_drop_reading),
+//! [`Sender::push_reserved`](super::Sender::push_reserved)), so the I/O
+//! side and the other callers are not kept waiting while numbers are
+//! formatted.
 
 use bytes::BytesMut;
 
@@ -53,6 +57,50 @@ pub struct Chunk {
     invalid: Vec<(usize, PushError)>,
 }
 
+/// One datapoint in wire form, or the reason it could not be encoded:
+/// what [`ChunkEncoder::encode_one`] makes outside the sender's lock, to be
+/// handed over with
+/// [`Sender::push_encoded_or_drop_reading`](super::Sender::push_encoded_or_drop_reading)
+/// or gathered into a [`Chunk`] with [`Chunk::push_encoded`]. Reuse one
+/// for every datapoint: its memory is kept.
+///
+/// ```
+/// use std::time::Instant;
+/// use graphite_proto::sender::{Encoded, Sender, SenderConfig};
+/// use graphite_proto::{Datapoint, MetricPath, Protocol};
+///
+/// let mut sender = Sender::new(Instant::now(), SenderConfig::new(Protocol::Plaintext))?;
+/// let encoder = sender.chunk_encoder();
+/// let mut encoded = Encoded::default();
+/// let dp = Datapoint::new(MetricPath::new("app.requests")?, 1, 1_700_000_000);
+/// encoder.encode_one(&dp, &mut encoded); // no lock needed for this part
+/// assert_eq!(encoded.wire_len(), Some(b"app.requests 1 1700000000\n".len()));
+/// sender.push_encoded_or_drop_reading(&Instant::now, &encoded)?;
+/// assert_eq!(sender.stats().accepted, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Encoded {
+    bytes: BytesMut,
+    /// Why the datapoint has no bytes, if it has none.
+    invalid: Option<PushError>,
+}
+
+impl Encoded {
+    /// Its length in wire form; `None` if it could not be encoded.
+    pub fn wire_len(&self) -> Option<usize> {
+        self.invalid.is_none().then_some(self.bytes.len())
+    }
+
+    /// The datapoint's bytes, or why it has none.
+    pub(crate) fn item(&self) -> Result<&[u8], &PushError> {
+        match &self.invalid {
+            Some(reason) => Err(reason),
+            None => Ok(&self.bytes),
+        }
+    }
+}
+
 impl ChunkEncoder {
     pub(crate) fn new(protocol: Protocol, naming: Naming) -> Self {
         Self { protocol, naming }
@@ -60,27 +108,45 @@ impl ChunkEncoder {
 
     /// Replaces `chunk`'s contents with `batch`, encoded.
     pub fn encode(&self, batch: &[Datapoint], chunk: &mut Chunk) {
-        chunk.bytes.clear();
-        chunk.ends.clear();
-        chunk.invalid.clear();
+        chunk.clear();
         let mut scratch = LineScratch::default();
         for dp in batch {
-            if self.naming.is_empty() {
-                self.encode_one(dp, &mut scratch, &mut chunk.bytes);
-            } else {
-                match self.naming.apply(&dp.path) {
-                    Ok(path) => {
-                        let named = Datapoint { path, ..dp.clone() };
-                        self.encode_one(&named, &mut scratch, &mut chunk.bytes);
-                    }
-                    Err(e) => chunk.invalid.push((chunk.ends.len(), e.into())),
-                }
+            if let Err(e) = self.encode_named(dp, &mut scratch, &mut chunk.bytes) {
+                chunk.invalid.push((chunk.ends.len(), e));
             }
             chunk.ends.push(chunk.bytes.len());
         }
     }
 
-    fn encode_one(&self, dp: &Datapoint, scratch: &mut LineScratch, out: &mut BytesMut) {
+    /// Replaces `encoded`'s contents with `dp`, encoded: one datapoint,
+    /// where [`encode`](Self::encode) takes a slice.
+    pub fn encode_one(&self, dp: &Datapoint, encoded: &mut Encoded) {
+        encoded.bytes.clear();
+        let mut scratch = LineScratch::default();
+        encoded.invalid = self
+            .encode_named(dp, &mut scratch, &mut encoded.bytes)
+            .err();
+    }
+
+    /// Writes `dp` to `out` under the configured naming; a name that the
+    /// naming makes invalid writes nothing.
+    fn encode_named(
+        &self,
+        dp: &Datapoint,
+        scratch: &mut LineScratch,
+        out: &mut BytesMut,
+    ) -> Result<(), PushError> {
+        if self.naming.is_empty() {
+            self.encode_wire(dp, scratch, out);
+        } else {
+            let path = self.naming.apply(&dp.path)?;
+            let named = Datapoint { path, ..dp.clone() };
+            self.encode_wire(&named, scratch, out);
+        }
+        Ok(())
+    }
+
+    fn encode_wire(&self, dp: &Datapoint, scratch: &mut LineScratch, out: &mut BytesMut) {
         match self.protocol {
             Protocol::Pickle => write_item(dp, out),
             _ => scratch.line(dp).write(out),
@@ -99,6 +165,29 @@ impl Chunk {
         self.ends.is_empty()
     }
 
+    /// Bytes of every encoded datapoint.
+    pub fn bytes_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Adds a datapoint encoded on its own (by the same sender's encoder)
+    /// at the end; one that could not be encoded is added as such, and
+    /// refused when the chunk is handed over.
+    pub fn push_encoded(&mut self, encoded: &Encoded) {
+        match encoded.item() {
+            Ok(bytes) => self.bytes.extend_from_slice(bytes),
+            Err(reason) => self.invalid.push((self.ends.len(), reason.clone())),
+        }
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Empties the chunk, keeping its memory.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.invalid.clear();
+    }
+
     /// Gives back memory beyond about `bytes` (a large slice's).
     pub fn shrink_to(&mut self, bytes: usize) {
         if self.bytes.capacity() > bytes {
@@ -106,11 +195,6 @@ impl Chunk {
             self.ends.clear();
             self.ends.shrink_to(bytes / 32);
         }
-    }
-
-    /// Bytes of every encoded datapoint.
-    pub(crate) fn byte_len(&self) -> usize {
-        self.bytes.len()
     }
 
     /// Takes the encoded bytes (the chunk then holds no datapoint; give it
@@ -232,6 +316,108 @@ mod tests {
         let mut whole = whole.split(|&b| b == b'\n');
         part.split(|&b| b == b'\n')
             .all(|line| whole.any(|candidate| candidate == line))
+    }
+
+    /// What a sender wrote and answered when given `slices`' datapoints one
+    /// `push_or_drop_reading` at a time, or (`encoded`) each encoded first.
+    fn run_one_by_one(
+        config: &SenderConfig,
+        slices: &[Vec<Datapoint>],
+        encoded: bool,
+    ) -> (Vec<u8>, String) {
+        let start = Instant::now();
+        let mut sender = Sender::new(start, config.clone()).expect("valid config");
+        assert_eq!(sender.poll_output(start), Some(Output::Connect));
+        sender.on_connected(start);
+        let encoder = sender.chunk_encoder();
+        let mut one = Encoded::default();
+        let mut wire = Vec::new();
+        let mut results = Vec::new();
+        for (i, slice) in slices.iter().enumerate() {
+            // Time moves, so batch timers start and expire on the way.
+            let now = start + Duration::from_millis(300 * i as u64);
+            sender.handle_timeout(now);
+            if i == slices.len() - 2 {
+                sender.close(now + Duration::from_secs(1));
+            }
+            for dp in slice {
+                let result = if encoded {
+                    encoder.encode_one(dp, &mut one);
+                    sender.push_encoded_or_drop_reading(&|| now, &one)
+                } else {
+                    sender.push_or_drop_reading(&|| now, dp)
+                };
+                results.push(result);
+            }
+            let mut writes = i % 3;
+            while writes > 0
+                && let Some(output) = sender.poll_output(now)
+            {
+                if let Output::Transmit(bytes) = output {
+                    wire.extend_from_slice(&bytes);
+                    sender.on_written(now, bytes.len());
+                    writes -= 1;
+                }
+            }
+        }
+        let stats = sender.stats();
+        assert!(stats.is_consistent(), "{stats:?}");
+        (wire, format!("{results:?} {stats:?}"))
+    }
+
+    #[test]
+    fn an_encoded_datapoint_is_taken_exactly_as_push_takes_it() {
+        let slices = mixed_slices();
+        for protocol in [Protocol::Plaintext, Protocol::Pickle, Protocol::Udp] {
+            for overflow in [
+                OverflowPolicy::DropNewest,
+                OverflowPolicy::DropOldest,
+                OverflowPolicy::Wait(Duration::from_secs(1)),
+            ] {
+                for (prefix, replay) in [(None, true), (Some("pp"), true), (None, false)] {
+                    let mut config = SenderConfig::new(protocol)
+                        .with_buffer_capacity(16 << 10)
+                        .with_batch_size(4 << 10)
+                        .with_overflow(overflow);
+                    if !replay {
+                        config = config.with_replay(None);
+                    }
+                    if let Some(prefix) = prefix {
+                        config = config.with_prefix(prefix).expect("valid prefix");
+                    }
+                    let direct = run_one_by_one(&config, &slices, false);
+                    let encoded = run_one_by_one(&config, &slices, true);
+                    assert!(direct.1.contains("Err(Closed)"), "refusals met");
+                    assert_eq!(direct, encoded, "{protocol} {overflow:?} {prefix:?}");
+                }
+            }
+        }
+    }
+
+    /// Datapoints of every kind the encoders meet: short and long names,
+    /// integers and floats, some too long for a 4 KiB batch or (with a
+    /// prefix) for a name.
+    fn mixed_slices() -> Vec<Vec<Datapoint>> {
+        let short = MetricPath::new("servers.host1.cpu").expect("valid");
+        let node = "a".repeat(199);
+        let mut name = vec![node.as_str(); (MAX_PATH_LEN - 2) / 200].join(".");
+        name.push_str(&".b".repeat((MAX_PATH_LEN - 2 - name.len()) / 2));
+        let long = MetricPath::new(&name).expect("valid");
+        (0..40_usize)
+            .map(|i| {
+                (0..(i * 37) % 300)
+                    .map(|j| {
+                        let path = if (i + j) % 97 == 0 { &long } else { &short };
+                        if j % 5 == 0 {
+                            let value = crate::Value::float((i * j) as f64 / 7.0).expect("finite");
+                            Datapoint::new(path.clone(), value, j as i64)
+                        } else {
+                            Datapoint::new(path.clone(), (i * j) as i64, j as i64)
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     #[test]

@@ -81,6 +81,7 @@ mod lazy_now;
 mod outbox;
 mod output;
 mod replay;
+mod reservation;
 pub mod spool;
 mod stall;
 mod stats;
@@ -91,7 +92,7 @@ use std::time::Instant;
 
 use self::backoff::BackoffState;
 use self::batch::{Batch, BatchBuilder, Item};
-pub use self::chunk::{Chunk, ChunkEncoder};
+pub use self::chunk::{Chunk, ChunkEncoder, Encoded};
 use self::clock::ConnectedClock;
 pub use self::config::{Backoff, ConfigError, OverflowPolicy, ReplayWindow, SenderConfig};
 pub use self::cursor::PushCursor;
@@ -101,6 +102,7 @@ use self::outbox::Outbox;
 pub use self::output::{Event, Output};
 use self::replay::ReplayBuffer;
 pub use self::replay::WindowCopy;
+pub use self::reservation::Reservation;
 use self::spool::SpoolState;
 pub use self::spool::{Spool, SpoolDone, SpoolOp, SpoolRecord};
 use self::stall::StallWatch;
@@ -161,6 +163,11 @@ pub struct Sender {
     closing: bool,
     /// The disk spool's state, when one is configured.
     spool: Option<SpoolState>,
+    /// Room set aside by [`reserve`](Self::reserve), until handed over.
+    reserved: usize,
+    /// When the reserved room must have been handed over: the deadline of
+    /// the batch open at the first reservation.
+    reserved_due: Option<Instant>,
 }
 
 impl Sender {
@@ -189,6 +196,8 @@ impl Sender {
             outage: None,
             flush_deadline: None,
             closing: false,
+            reserved: 0,
+            reserved_due: None,
         })
     }
 
@@ -201,15 +210,17 @@ impl Sender {
     pub fn stats(&self) -> Stats {
         let spool = self.spool.as_ref();
         Stats {
-            buffered_bytes: self.held_bytes() + spool.map_or(0, SpoolState::spilling_bytes),
+            buffered_bytes: self.held_bytes() - self.reserved
+                + spool.map_or(0, SpoolState::spilling_bytes),
             spool_bytes: spool.map_or(0, SpoolState::disk_bytes),
             ..self.stats
         }
     }
 
-    /// Bytes held: the open batch, the outbox and the replay window.
+    /// Bytes held: the open batch, the outbox, the replay window, and the
+    /// room [reserved](Self::reserve) for datapoints on their way.
     fn held_bytes(&self) -> usize {
-        self.builder.len() + self.outbox.bytes() + self.window.bytes()
+        self.builder.len() + self.outbox.bytes() + self.window.bytes() + self.reserved
     }
 
     /// Whether the connection is up.
@@ -304,6 +315,31 @@ impl Sender {
             other => other,
         };
         self.push_with(&mut LazyNow::new(clock), dp, policy)
+    }
+
+    /// [`push_or_drop_reading`](Self::push_or_drop_reading) for a datapoint
+    /// encoded beforehand by this sender's
+    /// [`chunk_encoder`](Self::chunk_encoder)
+    /// ([`ChunkEncoder::encode_one`]): for a caller that shares the sender
+    /// behind a lock, the number formatting happens before the lock is
+    /// taken, and the lock is held only to copy the bytes. Accepted,
+    /// dropped and counted exactly as `push_or_drop_reading` would.
+    pub fn push_encoded_or_drop_reading(
+        &mut self,
+        clock: &dyn Fn() -> Instant,
+        encoded: &Encoded,
+    ) -> Result<bool, PushError> {
+        let policy = match self.config.overflow {
+            OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
+            other => other,
+        };
+        if let Some(closed) = self.refuse_closed() {
+            return Err(closed);
+        }
+        match encoded.item() {
+            Ok(bytes) => self.push_item(&mut LazyNow::new(clock), &Item::Encoded(bytes), policy),
+            Err(invalid) => Err(self.refuse_invalid(invalid.clone())),
+        }
     }
 
     /// [`push_or_drop`](Self::push_or_drop) for every datapoint of `batch`,
@@ -417,9 +453,9 @@ impl Sender {
             && chunk.all_encoded()
             && !self.closing
             && !self.is_closed()
-            && (self.builder.datapoints() == 0 || !self.builder.joins_open(chunk.byte_len()))
-            && chunk.byte_len() <= self.config.effective_batch_size()
-            && self.held_bytes() + chunk.byte_len() <= self.config.buffer_capacity
+            && (self.builder.datapoints() == 0 || !self.builder.joins_open(chunk.bytes_len()))
+            && chunk.bytes_len() <= self.config.effective_batch_size()
+            && self.held_bytes() + chunk.bytes_len() <= self.config.buffer_capacity
         {
             // Copying the chunk would only fill the open batch and start
             // another: the open batch goes out as it is instead.
@@ -436,11 +472,26 @@ impl Sender {
             }
             return Ok(true);
         }
+        self.push_chunk_items(now, chunk, policy, true)
+    }
+
+    /// Copies `chunk`'s datapoints in one by one, runs of them at once where
+    /// they join the open batch; with `refuse_closing`, a closing sender
+    /// refuses them (room [reserved](Self::reserve) before the close is
+    /// taken anyway).
+    fn push_chunk_items(
+        &mut self,
+        now: Instant,
+        chunk: &Chunk,
+        policy: OverflowPolicy,
+        refuse_closing: bool,
+    ) -> Result<bool, PushManyError> {
+        let refused = |sender: &Self| refuse_closing && (sender.closing || sender.is_closed());
         let mut wake = false;
         let mut failure: Option<PushManyError> = None;
         let mut index = 0;
         while index < chunk.len() {
-            if chunk.all_encoded() && !self.closing && !self.is_closed() {
+            if chunk.all_encoded() && !refused(self) {
                 // Every datapoint that joins the open batch with room in the
                 // buffer, copied at once: what `push_item`'s common case
                 // would do one by one.
@@ -462,7 +513,12 @@ impl Sender {
                     continue;
                 }
             }
-            let result = match (self.refuse_closed(), chunk.item(index)) {
+            let closed = if refuse_closing {
+                self.refuse_closed()
+            } else {
+                None
+            };
+            let result = match (closed, chunk.item(index)) {
                 (Some(closed), _) => Err(closed),
                 (None, Ok(bytes)) => {
                     self.push_item(&mut LazyNow::new(&|| now), &Item::Encoded(bytes), policy)
@@ -643,6 +699,7 @@ impl Sender {
             State::Connected { .. } | State::Idle { .. }
                 if self.closing
                     && self.is_flushed()
+                    && self.reserved == 0
                     && !self.replay_owed()
                     && self.spool_is_idle() =>
             {
@@ -941,7 +998,8 @@ impl Sender {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called:
-    /// the earliest of the open batch's delay, the next connection attempt,
+    /// the earliest of the open batch's delay, reserved room due back (see
+    /// [`Reservation`]), the next connection attempt,
     /// the next send-queue sample (while a write waits or the queue holds
     /// bytes: report it with [`on_send_queue`](Self::on_send_queue) after
     /// `handle_timeout`), the stall deadline of a waiting write, a periodic
@@ -962,10 +1020,17 @@ impl Sender {
             ),
             State::Connecting | State::Closed => (None, None, None),
         };
-        [batch, connect, stall, reconnect, self.flush_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            batch,
+            connect,
+            stall,
+            reconnect,
+            self.flush_deadline,
+            self.reserved_due,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Advances timers to `now`: seals a due batch, expires the replay

@@ -53,6 +53,8 @@ struct Plan {
     reps: usize,
     /// Datapoints per end-to-end run.
     e2e_points: usize,
+    /// Interleaved yardstick-candidate pairs behind each end-to-end ratio.
+    pairs: usize,
     /// Calls timed one by one for the send-cost figures.
     send_calls: usize,
     /// Datapoints each Python peer sends.
@@ -66,6 +68,7 @@ impl Plan {
                 ticks: 50,
                 reps: 5,
                 e2e_points: 500_000,
+                pairs: 11,
                 send_calls: 200_000,
                 python_points: 20_000,
             }
@@ -74,6 +77,7 @@ impl Plan {
                 ticks: 200,
                 reps: 11,
                 e2e_points: 2_000_000,
+                pairs: 15,
                 send_calls: 1_000_000,
                 python_points: 100_000,
             }
@@ -538,6 +542,17 @@ fn send_cost(runtime: Runtime, workload: &[Datapoint], calls: usize, threads: us
     assert_eq!(stats.dropped.total(), 0, "{stats:?}");
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    if std::env::var_os("SEND_QUANTILES").is_some() {
+        println!(
+            "# {} {threads}t: p10 {} p25 {} p50 {} p75 {} p90 {}",
+            runtime.name(),
+            at(0.1),
+            at(0.25),
+            at(0.5),
+            at(0.75),
+            at(0.9)
+        );
+    }
     (at(0.5), at(0.99))
 }
 
@@ -686,6 +701,18 @@ fn main() {
         spool_e2e(&plan);
         return;
     }
+    // `--only-ratios`: only the interleaved end-to-end ratios, for quick
+    // before-and-after checks of the hand-over.
+    if args.iter().any(|a| a == "--only-ratios") {
+        let stream = data::workload(plan.e2e_points / data::SERIES);
+        interleaved_ratios(&stream, plan.pairs);
+        return;
+    }
+    // `--only-send`: only the `send` call's cost, one and four threads.
+    if args.iter().any(|a| a == "--only-send") {
+        send_costs(&data::workload(plan.ticks), plan.send_calls);
+        return;
+    }
     if args.iter().any(|a| a == "--only-pipeline") {
         pipeline(&plan);
         return;
@@ -767,7 +794,7 @@ fn main() {
     }
     // The targets' ratios: interleaved with the yardstick, median of the
     // pairs, with their spread and the hand-over's costs.
-    interleaved_ratios(&stream, if quick { 11 } else { 15 });
+    interleaved_ratios(&stream, plan.pairs);
     result(
         "allocs_per_datapoint_burst_all_threads",
         allocs_worst,

@@ -1,0 +1,297 @@
+//! Room set aside for datapoints that a caller gathers on its own before
+//! handing them over (see [`Reservation`]): how threads that share one
+//! sender behind a lock push without taking that lock for each datapoint.
+
+use std::time::Instant;
+
+use super::{Chunk, OverflowPolicy, Sender};
+
+/// Room in a sender's buffer set aside by [`Sender::reserve`] for encoded
+/// datapoints that the caller gathers in a [`Chunk`] of its own, without
+/// the sender, and hands over with [`Sender::push_reserved`].
+///
+/// A sender shared by several threads behind a lock pays for that lock,
+/// and for moving the sender's memory between cores, on every datapoint.
+/// With a reservation each thread gathers datapoints in its own chunk and
+/// takes the lock once per chunk; the sender promises to take the chunk
+/// then exactly as it would have taken each datapoint at once (no drop, no
+/// wait, no later batch), because it grants room only while it is not
+/// closing, a batch is open (whose timer brings the driver round before
+/// the batch is due) and the buffer stays at most half full.
+///
+/// The contract: every reservation is handed back with
+/// [`push_reserved`](Sender::push_reserved) before the driver's next
+/// [`handle_timeout`](Sender::handle_timeout), and before a
+/// [`flush`](Sender::flush) or [`close`](Sender::close) is asked for.
+/// [`poll_timeout`](Sender::poll_timeout) brings the driver round by the
+/// time the open batch is due (the batch the reserved datapoints would
+/// have joined), and a sender does not close while room is reserved.
+///
+/// ```
+/// use std::time::Instant;
+/// use graphite_proto::sender::{Chunk, Encoded, Sender, SenderConfig};
+/// use graphite_proto::{Datapoint, MetricPath, Protocol};
+///
+/// let now = Instant::now();
+/// let mut sender = Sender::new(now, SenderConfig::new(Protocol::Plaintext))?;
+/// let path = MetricPath::new("app.requests")?;
+/// // Room is reserved only while a batch is open.
+/// sender.push(now, &Datapoint::new(path.clone(), 1, 1_700_000_000))?;
+/// let reservation = sender.reserve(4096).expect("room");
+///
+/// // Without the sender (and without its lock):
+/// let encoder = sender.chunk_encoder();
+/// let (mut one, mut chunk) = (Encoded::default(), Chunk::default());
+/// for t in 1..=10 {
+///     encoder.encode_one(&Datapoint::new(path.clone(), 1, 1_700_000_000 + t), &mut one);
+///     assert!(chunk.bytes_len() + one.wire_len().expect("valid") <= reservation.bytes());
+///     chunk.push_encoded(&one);
+/// }
+///
+/// sender.push_reserved(now, &mut chunk, reservation);
+/// assert_eq!(sender.stats().accepted, 11);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "reserved room is held until handed back with `Sender::push_reserved`"]
+pub struct Reservation {
+    /// Bytes of encoded datapoints it has room for.
+    bytes: usize,
+    /// Bytes the sender set aside: those, and a new batch's framing.
+    held: usize,
+}
+
+impl Reservation {
+    /// Bytes of encoded datapoints it has room for: the chunk handed over
+    /// with it must be no larger.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Sender {
+    /// Sets aside room for `bytes` of encoded datapoints (see
+    /// [`Reservation`]), or `None` when the sender cannot promise to take
+    /// them later exactly as it would now: it is closing, no batch is open,
+    /// or the buffer would be more than half full. Under pressure every
+    /// datapoint goes straight to the buffer and meets the overflow policy
+    /// at once.
+    pub fn reserve(&mut self, bytes: usize) -> Option<Reservation> {
+        if self.closing || self.is_closed() || self.builder.datapoints() == 0 {
+            return None;
+        }
+        // A chunk no larger than a batch starts at most one batch.
+        let held = bytes + self.builder.overhead();
+        if bytes > self.config.effective_batch_size()
+            || self.held_bytes() + held > self.config.buffer_capacity / 2
+        {
+            return None;
+        }
+        self.reserved += held;
+        if let Some(started) = self.builder.first_at() {
+            let due = started + self.config.batch_delay;
+            self.reserved_due = Some(self.reserved_due.map_or(due, |d| d.min(due)));
+        }
+        Some(Reservation { bytes, held })
+    }
+
+    /// Hands over the datapoints gathered in `chunk` under `reservation`
+    /// (emptying the chunk): each is accepted and counted as
+    /// [`push`](Self::push) would have done when the room was reserved,
+    /// even if the sender has begun to close since. An empty chunk just
+    /// gives the room back. Returns whether to wake the I/O side.
+    ///
+    /// A datapoint in the chunk that could not be encoded is refused
+    /// (counted); a chunk larger than the reservation takes its excess as
+    /// `push_or_drop` would.
+    pub fn push_reserved(
+        &mut self,
+        now: Instant,
+        chunk: &mut Chunk,
+        reservation: Reservation,
+    ) -> bool {
+        debug_assert!(chunk.bytes_len() <= reservation.bytes);
+        self.reserved -= reservation.held;
+        if self.reserved == 0 {
+            self.reserved_due = None;
+        }
+        let policy = match self.config.overflow {
+            OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
+            other => other,
+        };
+        // Refusals are counted in the stats; the caller has nobody to
+        // report them to (it promised acceptance when it reserved).
+        let mut wake = self
+            .push_chunk_items(now, chunk, policy, false)
+            .unwrap_or(true);
+        if self.closing && !chunk.is_empty() {
+            // Pushed before the close: the close's flush covers them.
+            self.seal_open();
+            wake = true;
+        }
+        chunk.clear();
+        wake
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::sender::{Chunk, Encoded, Output, Sender, SenderConfig};
+    use crate::{Datapoint, MetricPath, Protocol};
+
+    fn connected(config: SenderConfig, now: Instant) -> Sender {
+        let mut sender = Sender::new(now, config).expect("valid config");
+        assert_eq!(sender.poll_output(now), Some(Output::Connect));
+        sender.on_connected(now);
+        sender
+    }
+
+    fn dp(t: i64) -> Datapoint {
+        let path = MetricPath::new("app.lane").expect("valid");
+        Datapoint::new(path, t, 1_700_000_000 + t)
+    }
+
+    /// Writes everything ready at `now`.
+    fn write_ready(sender: &mut Sender, now: Instant, wire: &mut Vec<u8>) {
+        while let Some(output) = sender.poll_output(now) {
+            if let Output::Transmit(bytes) = output {
+                wire.extend_from_slice(&bytes);
+                sender.on_written(now, bytes.len());
+            }
+        }
+    }
+
+    #[test]
+    fn room_is_reserved_only_when_it_can_be_taken_as_at_once() {
+        let now = Instant::now();
+        let config = SenderConfig::new(Protocol::Plaintext)
+            .with_batch_size(8 << 10)
+            .with_buffer_capacity(64 << 10);
+        let mut sender = connected(config, now);
+        assert!(sender.reserve(1024).is_none(), "no batch open: no timer");
+        sender.push(now, &dp(0)).expect("room");
+        assert!(sender.reserve(16 << 10).is_none(), "larger than a batch");
+        let mut held = Vec::new();
+        while let Some(r) = sender.reserve(4 << 10) {
+            held.push(r);
+        }
+        // Half of 64 KiB, less the open batch's line.
+        assert_eq!(held.len(), 7);
+        assert_eq!(
+            sender.stats().buffered_bytes,
+            b"app.lane 0 1700000000\n".len()
+        );
+        let mut chunk = Chunk::default();
+        for r in held {
+            sender.push_reserved(now, &mut chunk, r);
+        }
+        assert!(sender.reserve(4 << 10).is_some());
+        sender.close(now + Duration::from_secs(1));
+        assert!(sender.reserve(4 << 10).is_none(), "closing");
+    }
+
+    #[test]
+    fn a_lane_handed_over_before_each_timeout_writes_what_pushes_would() {
+        let start = Instant::now();
+        let config = SenderConfig::new(Protocol::Plaintext).with_batch_size(1 << 10);
+        for lane_bytes in [64, 300, 1000] {
+            let mut direct = connected(config.clone(), start);
+            let mut laned = connected(config.clone(), start);
+            let encoder = laned.chunk_encoder();
+            let (mut one, mut chunk) = (Encoded::default(), Chunk::default());
+            let mut reservation = None;
+            let (mut wire_direct, mut wire_laned) = (Vec::new(), Vec::new());
+            for t in 0..3_000 {
+                // Pushes at 1 ms apart; a 100 ms batch delay seals batches
+                // by time as well as by size.
+                let now = start + Duration::from_millis(t as u64);
+                if now >= laned.poll_timeout().unwrap_or(now + Duration::from_secs(1)) {
+                    if let Some(r) = reservation.take() {
+                        laned.push_reserved(now, &mut chunk, r);
+                    }
+                    laned.handle_timeout(now);
+                }
+                if now
+                    >= direct
+                        .poll_timeout()
+                        .unwrap_or(now + Duration::from_secs(1))
+                {
+                    direct.handle_timeout(now);
+                }
+                direct.push(now, &dp(t)).expect("room");
+                encoder.encode_one(&dp(t), &mut one);
+                let len = one.wire_len().expect("valid");
+                match reservation.as_ref() {
+                    Some(r) if chunk.bytes_len() + len <= super::Reservation::bytes(r) => {
+                        chunk.push_encoded(&one);
+                    }
+                    _ => {
+                        if let Some(r) = reservation.take() {
+                            laned.push_reserved(now, &mut chunk, r);
+                        }
+                        laned
+                            .push_encoded_or_drop_reading(&|| now, &one)
+                            .expect("room");
+                        reservation = laned.reserve(lane_bytes);
+                    }
+                }
+                write_ready(&mut direct, now, &mut wire_direct);
+                write_ready(&mut laned, now, &mut wire_laned);
+            }
+            let end = start + Duration::from_secs(5);
+            if let Some(r) = reservation.take() {
+                laned.push_reserved(end, &mut chunk, r);
+            }
+            for sender in [&mut direct, &mut laned] {
+                sender.close(end);
+            }
+            write_ready(&mut direct, end, &mut wire_direct);
+            write_ready(&mut laned, end, &mut wire_laned);
+            assert_eq!(wire_direct, wire_laned, "lanes of {lane_bytes} bytes");
+            let (a, b) = (direct.stats(), laned.stats());
+            assert_eq!((a.accepted, a.written), (3_000, 3_000));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+    }
+
+    #[test]
+    fn reserved_room_is_due_with_the_open_batch_and_holds_the_close() {
+        let now = Instant::now();
+        let config = SenderConfig::new(Protocol::Plaintext);
+        let delay = config.batch_delay;
+        let mut sender = connected(config, now);
+        sender.push(now, &dp(0)).expect("room");
+        let later = now + delay / 2;
+        sender.handle_timeout(later);
+        let reservation = sender.reserve(1024).expect("room");
+        assert_eq!(
+            sender.poll_timeout(),
+            Some(now + delay),
+            "due with the open batch"
+        );
+        let encoder = sender.chunk_encoder();
+        let (mut one, mut chunk) = (Encoded::default(), Chunk::default());
+        encoder.encode_one(&dp(1), &mut one);
+        chunk.push_encoded(&one);
+        // A close asked for meanwhile waits for the reserved datapoints.
+        sender.close(later + Duration::from_secs(1));
+        let mut wire = Vec::new();
+        write_ready(&mut sender, later, &mut wire);
+        assert!(!sender.is_closed(), "room is still reserved");
+        sender.push_reserved(later, &mut chunk, reservation);
+        write_ready(&mut sender, later, &mut wire);
+        assert!(sender.is_closed());
+        assert_eq!(
+            wire,
+            b"app.lane 0 1700000000\napp.lane 1 1700000001\n".to_vec(),
+            "taken although the close had begun: reserved before it"
+        );
+        let stats = sender.stats();
+        assert_eq!(
+            (stats.accepted, stats.written, stats.dropped.total()),
+            (2, 2, 0)
+        );
+    }
+}
