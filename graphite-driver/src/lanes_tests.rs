@@ -10,7 +10,7 @@ use graphite_proto::sender::{OverflowPolicy, PushError, SenderConfig};
 use graphite_proto::{Datapoint, MetricPath, Protocol};
 
 use crate::Sender;
-use crate::testing::SimRuntime;
+use crate::testing::{SimCarbon, SimRuntime};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -19,6 +19,10 @@ fn points(name: &str, from: i64, count: i64) -> Vec<Datapoint> {
     (from..from + count)
         .map(|t| Datapoint::new(path.clone(), t, 1_700_000_000 + t))
         .collect()
+}
+
+fn spawn(sim: &SimRuntime, carbon: &SimCarbon, config: SenderConfig) -> Sender {
+    Sender::spawn(sim.runtime(), "carbon", carbon.port(), config).expect("spawn")
 }
 
 /// The values carbon received for `name`, in the order received.
@@ -38,7 +42,7 @@ fn a_datapoint_in_a_lane_goes_out_with_the_batch_it_would_have_joined() {
     let carbon = sim.carbon();
     let delay = Duration::from_millis(100);
     let config = SenderConfig::new(Protocol::Plaintext).with_batch_delay(delay);
-    let sender = Sender::spawn(sim.runtime(), "carbon", carbon.port(), config).expect("spawn");
+    let sender = spawn(&sim, &carbon, config);
     sim.run_until_idle();
     // The first push opens a batch (its timer starts); the next ones wait
     // in this thread's lane.
@@ -71,13 +75,7 @@ fn a_datapoint_in_a_lane_goes_out_with_the_batch_it_would_have_joined() {
 fn threads_pushing_at_once_lose_nothing_and_keep_their_own_order() {
     let sim = SimRuntime::new();
     let carbon = sim.carbon();
-    let sender = Sender::spawn(
-        sim.runtime(),
-        "carbon",
-        carbon.port(),
-        SenderConfig::new(Protocol::Plaintext),
-    )
-    .expect("spawn");
+    let sender = spawn(&sim, &carbon, SenderConfig::new(Protocol::Plaintext));
     let threads = 6;
     let each = 20_000;
     std::thread::scope(|s| {
@@ -113,7 +111,7 @@ fn a_threads_other_pushes_come_after_what_its_lane_holds() {
     let sim = SimRuntime::new();
     let carbon = sim.carbon();
     let config = SenderConfig::new(Protocol::Plaintext).with_overflow(OverflowPolicy::Wait(SECOND));
-    let sender = Sender::spawn(sim.runtime(), "carbon", carbon.port(), config).expect("spawn");
+    let sender = spawn(&sim, &carbon, config);
     let mut expected = Vec::new();
     for round in 0..4_i64 {
         let from = round * 40;
@@ -147,13 +145,7 @@ fn a_threads_other_pushes_come_after_what_its_lane_holds() {
 fn stats_count_every_push_that_returned() {
     let sim = SimRuntime::new();
     let carbon = sim.carbon();
-    let sender = Sender::spawn(
-        sim.runtime(),
-        "carbon",
-        carbon.port(),
-        SenderConfig::new(Protocol::Plaintext),
-    )
-    .expect("spawn");
+    let sender = spawn(&sim, &carbon, SenderConfig::new(Protocol::Plaintext));
     for (n, dp) in points("app.counted", 0, 300).iter().enumerate() {
         sender.push(dp).expect("room");
         if n % 37 == 0 {
@@ -176,7 +168,7 @@ fn under_pressure_every_push_is_answered_at_once() {
         .with_replay(None)
         .with_batch_size(4 << 10)
         .with_buffer_capacity(64 << 10);
-    let sender = Sender::spawn(sim.runtime(), "carbon", carbon.port(), config).expect("spawn");
+    let sender = spawn(&sim, &carbon, config);
     sim.run_until_idle();
     let (mut accepted, mut refused) = (0_u64, 0_u64);
     for dp in points("app.pressure", 0, 10_000) {

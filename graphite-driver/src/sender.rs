@@ -55,6 +55,14 @@ impl Drop for Joiner {
 /// Code that should not care which sender it feeds holds a
 /// [`Sink`](crate::Sink).
 ///
+/// Order: what one thread hands over is written in the order it was
+/// handed over. Threads that send at once interleave, and so may the
+/// datapoints of an async task that moved to another worker thread
+/// between two sends: each thread gathers its [`send`](Self::send)s in a
+/// lane of its own (no lock shared with other threads on the common
+/// path), and the lanes reach the buffer in turn, never later than the
+/// batch they would have joined.
+///
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;

@@ -251,28 +251,30 @@ mod tests {
     use crate::path::{MAX_PATH_LEN, MetricPath};
     use crate::sender::{Output, OverflowPolicy, Sender, SenderConfig};
 
-    /// What a sender wrote, in order, with the counters at the end.
-    fn run(config: &SenderConfig, slices: &[Vec<Datapoint>], chunked: bool) -> (Vec<u8>, String) {
-        let now = Instant::now();
-        let mut sender = Sender::new(now, config.clone()).expect("valid config");
-        assert_eq!(sender.poll_output(now), Some(Output::Connect));
-        sender.on_connected(now);
+    /// What a sender wrote, in order, and what it answered, with the
+    /// counters at the end, when each of `slices` is handed over by
+    /// `hand_over` (which returns its answers, printed). Time moves 300 ms a
+    /// slice, some of what is ready is written after each, and the sender
+    /// closes before the last two.
+    fn run(
+        config: &SenderConfig,
+        slices: &[Vec<Datapoint>],
+        mut hand_over: impl FnMut(&mut Sender, &ChunkEncoder, Instant, &[Datapoint]) -> String,
+    ) -> (Vec<u8>, String) {
+        let start = Instant::now();
+        let mut sender = Sender::new(start, config.clone()).expect("valid config");
+        assert_eq!(sender.poll_output(start), Some(Output::Connect));
+        sender.on_connected(start);
         let encoder = sender.chunk_encoder();
-        let mut chunk = Chunk::default();
         let mut wire = Vec::new();
         let mut results = Vec::new();
         for (i, slice) in slices.iter().enumerate() {
+            let now = start + Duration::from_millis(300 * i as u64);
+            sender.handle_timeout(now);
             if i == slices.len() - 2 {
                 sender.close(now + Duration::from_secs(1));
             }
-            let result = if chunked {
-                encoder.encode(slice, &mut chunk);
-                sender.push_chunk_or_drop(now, &mut chunk)
-            } else {
-                sender.push_many_or_drop(now, slice)
-            };
-            results.push(result);
-            // Write out some of what is ready, now and then.
+            results.push(hand_over(&mut sender, &encoder, now, slice));
             let mut writes = i % 3;
             while writes > 0
                 && let Some(output) = sender.poll_output(now)
@@ -287,6 +289,49 @@ mod tests {
         let stats = sender.stats();
         assert!(stats.is_consistent(), "{stats:?}");
         (wire, format!("{results:?} {stats:?}"))
+    }
+
+    /// [`run`], each slice in one `push_many_or_drop`, or (`chunked`)
+    /// encoded first and handed over with `push_chunk_or_drop`.
+    fn run_slices(
+        config: &SenderConfig,
+        slices: &[Vec<Datapoint>],
+        chunked: bool,
+    ) -> (Vec<u8>, String) {
+        let mut chunk = Chunk::default();
+        run(config, slices, |sender, encoder, now, slice| {
+            let result = if chunked {
+                encoder.encode(slice, &mut chunk);
+                sender.push_chunk_or_drop(now, &mut chunk)
+            } else {
+                sender.push_many_or_drop(now, slice)
+            };
+            format!("{result:?}")
+        })
+    }
+
+    /// [`run`], one `push_or_drop_reading` a datapoint, or (`encoded`) each
+    /// encoded first and handed over with `push_encoded_or_drop_reading`.
+    fn run_one_by_one(
+        config: &SenderConfig,
+        slices: &[Vec<Datapoint>],
+        encoded: bool,
+    ) -> (Vec<u8>, String) {
+        let mut one = Encoded::default();
+        run(config, slices, |sender, encoder, now, slice| {
+            let results: Vec<_> = slice
+                .iter()
+                .map(|dp| {
+                    if encoded {
+                        encoder.encode_one(dp, &mut one);
+                        sender.push_encoded_or_drop_reading(&|| now, &one)
+                    } else {
+                        sender.push_or_drop_reading(&|| now, dp)
+                    }
+                })
+                .collect();
+            format!("{results:?}")
+        })
     }
 
     /// What a sender with room for everything writes of `slices`, closed
@@ -318,56 +363,22 @@ mod tests {
             .all(|line| whole.any(|candidate| candidate == line))
     }
 
-    /// What a sender wrote and answered when given `slices`' datapoints one
-    /// `push_or_drop_reading` at a time, or (`encoded`) each encoded first.
-    fn run_one_by_one(
-        config: &SenderConfig,
-        slices: &[Vec<Datapoint>],
-        encoded: bool,
-    ) -> (Vec<u8>, String) {
-        let start = Instant::now();
-        let mut sender = Sender::new(start, config.clone()).expect("valid config");
-        assert_eq!(sender.poll_output(start), Some(Output::Connect));
-        sender.on_connected(start);
-        let encoder = sender.chunk_encoder();
-        let mut one = Encoded::default();
-        let mut wire = Vec::new();
-        let mut results = Vec::new();
-        for (i, slice) in slices.iter().enumerate() {
-            // Time moves, so batch timers start and expire on the way.
-            let now = start + Duration::from_millis(300 * i as u64);
-            sender.handle_timeout(now);
-            if i == slices.len() - 2 {
-                sender.close(now + Duration::from_secs(1));
-            }
-            for dp in slice {
-                let result = if encoded {
-                    encoder.encode_one(dp, &mut one);
-                    sender.push_encoded_or_drop_reading(&|| now, &one)
-                } else {
-                    sender.push_or_drop_reading(&|| now, dp)
-                };
-                results.push(result);
-            }
-            let mut writes = i % 3;
-            while writes > 0
-                && let Some(output) = sender.poll_output(now)
-            {
-                if let Output::Transmit(bytes) = output {
-                    wire.extend_from_slice(&bytes);
-                    sender.on_written(now, bytes.len());
-                    writes -= 1;
-                }
-            }
-        }
-        let stats = sender.stats();
-        assert!(stats.is_consistent(), "{stats:?}");
-        (wire, format!("{results:?} {stats:?}"))
-    }
-
     #[test]
     fn an_encoded_datapoint_is_taken_exactly_as_push_takes_it() {
         let slices = mixed_slices();
+        for (config, label) in small_configs() {
+            let direct = run_one_by_one(&config, &slices, false);
+            let encoded = run_one_by_one(&config, &slices, true);
+            assert!(direct.1.contains("Err(Closed)"), "refusals met");
+            assert_eq!(direct, encoded, "{label}");
+        }
+    }
+
+    /// Small buffers and batches (so that pushes overflow) under every
+    /// protocol, overflow policy, naming and replay setting, each with a
+    /// label.
+    fn small_configs() -> Vec<(SenderConfig, String)> {
+        let mut configs = Vec::new();
         for protocol in [Protocol::Plaintext, Protocol::Pickle, Protocol::Udp] {
             for overflow in [
                 OverflowPolicy::DropNewest,
@@ -385,13 +396,12 @@ mod tests {
                     if let Some(prefix) = prefix {
                         config = config.with_prefix(prefix).expect("valid prefix");
                     }
-                    let direct = run_one_by_one(&config, &slices, false);
-                    let encoded = run_one_by_one(&config, &slices, true);
-                    assert!(direct.1.contains("Err(Closed)"), "refusals met");
-                    assert_eq!(direct, encoded, "{protocol} {overflow:?} {prefix:?}");
+                    let label = format!("{protocol} {overflow:?} {prefix:?} replay {replay}");
+                    configs.push((config, label));
                 }
             }
         }
+        configs
     }
 
     /// Datapoints of every kind the encoders meet: short and long names,
@@ -422,59 +432,25 @@ mod tests {
 
     #[test]
     fn a_chunk_is_taken_exactly_as_push_many_takes_its_slice() {
-        let short = MetricPath::new("servers.host1.cpu").expect("valid");
-        // Too long for a 4 KiB batch; with a prefix, too long for a name.
-        let node = "a".repeat(199);
-        let mut name = vec![node.as_str(); (MAX_PATH_LEN - 2) / 200].join(".");
-        name.push_str(&".b".repeat((MAX_PATH_LEN - 2 - name.len()) / 2));
-        let long = MetricPath::new(&name).expect("valid");
-        let slices: Vec<Vec<Datapoint>> = (0..40_usize)
-            .map(|i| {
-                (0..(i * 37) % 300)
-                    .map(|j| {
-                        let path = if (i + j) % 97 == 0 { &long } else { &short };
-                        Datapoint::new(path.clone(), (i * j) as i64, j as i64)
-                    })
-                    .collect()
-            })
-            .collect();
-        for protocol in [Protocol::Plaintext, Protocol::Pickle, Protocol::Udp] {
-            for overflow in [
-                OverflowPolicy::DropNewest,
-                OverflowPolicy::DropOldest,
-                OverflowPolicy::Wait(Duration::from_secs(1)),
-            ] {
-                for (prefix, replay) in [(None, true), (Some("pp"), true), (None, false)] {
-                    let mut config = SenderConfig::new(protocol)
-                        .with_buffer_capacity(16 << 10)
-                        .with_batch_size(4 << 10)
-                        .with_overflow(overflow);
-                    if !replay {
-                        config = config.with_replay(None);
-                    }
-                    if let Some(prefix) = prefix {
-                        config = config.with_prefix(prefix).expect("valid prefix");
-                    }
-                    let one_by_one = run(&config, &slices, false);
-                    let chunked = run(&config, &slices, true);
-                    if overflow == OverflowPolicy::DropOldest && protocol == Protocol::Plaintext {
-                        // A chunk that the open batch cannot take whole seals
-                        // it early, and eviction takes whole batches: which
-                        // datapoints are evicted may differ. What must hold:
-                        // what goes out is what was pushed, in order, whole
-                        // lines, nothing twice.
-                        let everything = everything_sent(&config, &slices);
-                        for (wire, _) in [&one_by_one, &chunked] {
-                            assert!(
-                                is_subsequence(wire, &everything),
-                                "{protocol} {overflow:?} {prefix:?}"
-                            );
-                        }
-                        continue;
-                    }
-                    assert_eq!(one_by_one, chunked, "{protocol} {overflow:?} {prefix:?}");
+        let slices = mixed_slices();
+        for (config, label) in small_configs() {
+            let one_by_one = run_slices(&config, &slices, false);
+            let chunked = run_slices(&config, &slices, true);
+            if config.protocol == Protocol::Plaintext {
+                // A plaintext chunk that the open batch cannot take whole
+                // seals it early (and becomes a batch of its own), so the
+                // batches differ; with writes taken a batch at a time, as
+                // here, so does the room at each push, and with it which
+                // datapoints a full buffer drops or evicts. What must hold:
+                // what goes out is what was pushed, in order, whole lines,
+                // nothing twice.
+                let everything = everything_sent(&config, &slices);
+                for (wire, _) in [&one_by_one, &chunked] {
+                    assert!(is_subsequence(wire, &everything), "{label}");
                 }
+                continue;
             }
+            assert_eq!(one_by_one, chunked, "{label}");
         }
     }
 }

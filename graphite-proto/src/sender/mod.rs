@@ -310,10 +310,7 @@ impl Sender {
         clock: &dyn Fn() -> Instant,
         dp: &Datapoint,
     ) -> Result<bool, PushError> {
-        let policy = match self.config.overflow {
-            OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
-            other => other,
-        };
+        let policy = self.never_waiting_policy();
         self.push_with(&mut LazyNow::new(clock), dp, policy)
     }
 
@@ -329,10 +326,7 @@ impl Sender {
         clock: &dyn Fn() -> Instant,
         encoded: &Encoded,
     ) -> Result<bool, PushError> {
-        let policy = match self.config.overflow {
-            OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
-            other => other,
-        };
+        let policy = self.never_waiting_policy();
         if let Some(closed) = self.refuse_closed() {
             return Err(closed);
         }
@@ -444,10 +438,7 @@ impl Sender {
         now: Instant,
         chunk: &mut Chunk,
     ) -> Result<bool, PushManyError> {
-        let policy = match self.config.overflow {
-            OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
-            other => other,
-        };
+        let policy = self.never_waiting_policy();
         if self.config.protocol == Protocol::Plaintext
             && !chunk.is_empty()
             && chunk.all_encoded()
@@ -542,6 +533,15 @@ impl Sender {
             index += 1;
         }
         failure.map_or(Ok(wake), Err)
+    }
+
+    /// The overflow policy of the calls that never wait: `Wait` drops the
+    /// newest, as a wait that ran out would.
+    fn never_waiting_policy(&self) -> OverflowPolicy {
+        match self.config.overflow {
+            OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
+            other => other,
+        }
     }
 
     /// A closing or closed sender refuses datapoints (counted).

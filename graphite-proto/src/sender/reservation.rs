@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::{Chunk, OverflowPolicy, Sender};
+use super::{Chunk, Sender};
 
 /// Room in a sender's buffer set aside by [`Sender::reserve`] for encoded
 /// datapoints that the caller gathers in a [`Chunk`] of its own, without
@@ -70,8 +70,8 @@ impl Reservation {
 }
 
 impl Sender {
-    /// Sets aside room for `bytes` of encoded datapoints (see
-    /// [`Reservation`]), or `None` when the sender cannot promise to take
+    /// Sets aside room for `bytes` of encoded datapoints, at most a batch's
+    /// worth (see [`Reservation`]), or `None` when the sender cannot promise to take
     /// them later exactly as it would now: it is closing, no batch is open,
     /// or the buffer would be more than half full. Under pressure every
     /// datapoint goes straight to the buffer and meets the overflow policy
@@ -81,10 +81,9 @@ impl Sender {
             return None;
         }
         // A chunk no larger than a batch starts at most one batch.
+        let bytes = bytes.min(self.config.effective_batch_size());
         let held = bytes + self.builder.overhead();
-        if bytes > self.config.effective_batch_size()
-            || self.held_bytes() + held > self.config.buffer_capacity / 2
-        {
+        if self.held_bytes() + held > self.config.buffer_capacity / 2 {
             return None;
         }
         self.reserved += held;
@@ -115,10 +114,7 @@ impl Sender {
         if self.reserved == 0 {
             self.reserved_due = None;
         }
-        let policy = match self.config.overflow {
-            OverflowPolicy::Wait(_) => OverflowPolicy::DropNewest,
-            other => other,
-        };
+        let policy = self.never_waiting_policy();
         // Refusals are counted in the stats; the caller has nobody to
         // report them to (it promised acceptance when it reserved).
         let mut wake = self
@@ -172,7 +168,10 @@ mod tests {
         let mut sender = connected(config, now);
         assert!(sender.reserve(1024).is_none(), "no batch open: no timer");
         sender.push(now, &dp(0)).expect("room");
-        assert!(sender.reserve(16 << 10).is_none(), "larger than a batch");
+        let batch = sender.reserve(16 << 10).expect("room");
+        assert_eq!(batch.bytes(), 8 << 10, "at most a batch");
+        let mut chunk = Chunk::default();
+        sender.push_reserved(now, &mut chunk, batch);
         let mut held = Vec::new();
         while let Some(r) = sender.reserve(4 << 10) {
             held.push(r);
@@ -183,7 +182,6 @@ mod tests {
             sender.stats().buffered_bytes,
             b"app.lane 0 1700000000\n".len()
         );
-        let mut chunk = Chunk::default();
         for r in held {
             sender.push_reserved(now, &mut chunk, r);
         }
@@ -195,8 +193,14 @@ mod tests {
     #[test]
     fn a_lane_handed_over_before_each_timeout_writes_what_pushes_would() {
         let start = Instant::now();
-        let config = SenderConfig::new(Protocol::Plaintext).with_batch_size(1 << 10);
-        for lane_bytes in [64, 300, 1000] {
+        for (protocol, lane_bytes) in [
+            (Protocol::Plaintext, 64),
+            (Protocol::Plaintext, 300),
+            (Protocol::Plaintext, 1000),
+            (Protocol::Pickle, 300),
+            (Protocol::Udp, 300),
+        ] {
+            let config = SenderConfig::new(protocol).with_batch_size(1 << 10);
             let mut direct = connected(config.clone(), start);
             let mut laned = connected(config.clone(), start);
             let encoder = laned.chunk_encoder();
@@ -249,7 +253,10 @@ mod tests {
             }
             write_ready(&mut direct, end, &mut wire_direct);
             write_ready(&mut laned, end, &mut wire_laned);
-            assert_eq!(wire_direct, wire_laned, "lanes of {lane_bytes} bytes");
+            assert_eq!(
+                wire_direct, wire_laned,
+                "{protocol}, lanes of {lane_bytes} bytes"
+            );
             let (a, b) = (direct.stats(), laned.stats());
             assert_eq!((a.accepted, a.written), (3_000, 3_000));
             assert_eq!(format!("{a:?}"), format!("{b:?}"));
