@@ -83,6 +83,11 @@ thread_local! {
     static ENCODED: RefCell<Encoded> = RefCell::new(Encoded::default());
 }
 
+/// Datapoints a waiting `push_many` encodes and hands over at a time: a
+/// piece of a larger slice (about 40 KB of plaintext) fits a batch, so it
+/// becomes one without a copy.
+const PIECE: usize = 1_000;
+
 /// The memory a thread's chunk keeps between calls, outside the sender's
 /// buffer: a slice larger than this (about 5,000 datapoints) is encoded in
 /// memory given back after.
@@ -236,35 +241,39 @@ impl Handle {
     /// taken (into this thread's chunk), so the lock is held only to copy
     /// bytes and the driver is not kept waiting by the formatting.
     pub(crate) fn push_many(&self, batch: &[Datapoint]) -> Result<(), PushManyError> {
-        let mut handed = false;
-        let encoded = CHUNK.try_with(|chunk| {
-            // Taken already only if this thread re-entered `push_many`.
-            let mut chunk = chunk.try_borrow_mut().ok()?;
-            self.shared.encoder.encode(batch, &mut chunk);
+        let (handed, result) = self.with_chunk(batch, |chunk| {
             let now = self.shared.runtime.now();
             let mut lane = self.shared.lanes.mine();
             let mut core = self.shared.lock();
             // What this thread pushed before goes first.
-            handed = lane.hand_over(&mut core, || now);
-            let result = core.push_chunk_or_drop(now, &mut chunk);
-            drop(core);
-            drop(lane);
-            chunk.shrink_to(CHUNK_KEPT);
-            Some(result)
+            let handed = lane.hand_over(&mut core, || now);
+            (handed, core.push_chunk_or_drop(now, chunk))
         });
-        let result = match encoded {
-            Ok(Some(result)) => result,
-            // No chunk to use: encode under the lock.
-            _ => {
-                let now = self.shared.runtime.now();
-                let mut lane = self.shared.lanes.mine();
-                let mut core = self.shared.lock();
-                handed = lane.hand_over(&mut core, || now);
-                core.push_many_or_drop(now, batch)
-            }
-        };
         self.wake(handed || !matches!(result, Ok(false)));
         result.map(drop)
+    }
+
+    /// Runs `f` with `batch` encoded, outside any lock, into this thread's
+    /// chunk (which keeps its memory for the next call), or into a chunk of
+    /// its own when this thread's is taken (a re-entered call) or gone.
+    fn with_chunk<T>(&self, batch: &[Datapoint], f: impl FnOnce(&mut Chunk) -> T) -> T {
+        let mut f = Some(f);
+        let pooled = CHUNK.try_with(|chunk| {
+            let mut chunk = chunk.try_borrow_mut().ok()?;
+            self.shared.encoder.encode(batch, &mut chunk);
+            let done = (f.take()?)(&mut chunk);
+            chunk.shrink_to(CHUNK_KEPT);
+            Some(done)
+        });
+        match (pooled, f) {
+            (Ok(Some(done)), _) => done,
+            (_, Some(f)) => {
+                let mut chunk = Chunk::default();
+                self.shared.encoder.encode(batch, &mut chunk);
+                f(&mut chunk)
+            }
+            (_, None) => unreachable!("`f` ran and returned"),
+        }
     }
 
     /// Converts a datapoint, counting a refusal.
@@ -404,9 +413,12 @@ impl Handle {
         }
     }
 
+    /// One attempt at handing `batch`, encoded in `chunk`, over as room
+    /// frees up: only bytes are copied under the lock.
     fn push_many_step<'a>(
         &'a self,
         batch: &'a [Datapoint],
+        chunk: &'a mut Chunk,
     ) -> impl FnMut(&mut core::Sender, Instant, bool) -> Option<Result<(), PushManyError>> + 'a
     {
         let mut cursor = Some(PushCursor::new(batch));
@@ -414,9 +426,9 @@ impl Handle {
             let taking = cursor.as_mut()?;
             let before = taking.position();
             let wake = if gave_up {
-                core.push_rest_or_drop(now, taking)
+                core.push_chunk_rest_or_drop(now, chunk, taking)
             } else {
-                core.push_until_full(now, taking)
+                core.push_chunk_until_full(now, chunk, taking)
             };
             // What this attempt took may have sealed batches: let the driver
             // write them. An attempt that took nothing waits for the driver.
@@ -459,7 +471,11 @@ impl Handle {
         give_up: impl Future<Output = ()>,
     ) -> Result<(), PushManyError> {
         self.hand_over_mine();
-        self.retry_async(self.push_many_step(batch), give_up).await
+        // A chunk of this call's own: the wait may resume on another thread.
+        let mut chunk = Chunk::default();
+        self.shared.encoder.encode(batch, &mut chunk);
+        self.retry_async(self.push_many_step(batch, &mut chunk), give_up)
+            .await
     }
 
     /// [`push_many_wait`](Self::push_many_wait) blocking the thread, up to
@@ -470,9 +486,29 @@ impl Handle {
         deadline: Instant,
     ) -> Result<(), PushManyError> {
         self.hand_over_mine();
-        self.retry(self.push_many_step(batch), |l| {
-            l.wait_deadline(deadline).is_some()
-        })
+        // A large slice goes in pieces, each small enough to become a batch
+        // without a copy; the wait's deadline is the whole slice's.
+        let mut failure: Option<PushManyError> = None;
+        for (at, piece) in batch.chunks(PIECE).enumerate() {
+            let result = self.with_chunk(piece, |chunk| {
+                self.retry(self.push_many_step(piece, chunk), |l| {
+                    l.wait_deadline(deadline).is_some()
+                })
+            });
+            if let Err(e) = result {
+                match failure.as_mut() {
+                    Some(f) => f.dropped += e.dropped,
+                    None => {
+                        failure = Some(PushManyError {
+                            total: batch.len(),
+                            first_index: at * PIECE + e.first_index,
+                            ..e
+                        });
+                    }
+                }
+            }
+        }
+        failure.map_or(Ok(()), Err)
     }
 
     /// Done once `done` holds, the driver has stopped, or (for a blocking

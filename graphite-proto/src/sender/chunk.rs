@@ -249,7 +249,7 @@ mod tests {
 
     use super::*;
     use crate::path::{MAX_PATH_LEN, MetricPath};
-    use crate::sender::{Output, OverflowPolicy, Sender, SenderConfig};
+    use crate::sender::{Output, OverflowPolicy, PushCursor, Sender, SenderConfig};
 
     /// What a sender wrote, in order, and what it answered, with the
     /// counters at the end, when each of `slices` is handed over by
@@ -361,6 +361,71 @@ mod tests {
         let mut whole = whole.split(|&b| b == b'\n');
         part.split(|&b| b == b'\n')
             .all(|line| whole.any(|candidate| candidate == line))
+    }
+
+    /// [`run`], each slice pushed until the buffer is full, then one batch
+    /// written, and so on (what a caller that waits for room does), giving
+    /// up on the rest when nothing can be written; or (`chunked`) the same
+    /// with the slice encoded first. Returns what was written meanwhile
+    /// too.
+    fn run_waiting(
+        config: &SenderConfig,
+        slices: &[Vec<Datapoint>],
+        chunked: bool,
+    ) -> (Vec<u8>, String, Vec<u8>) {
+        let mut chunk = Chunk::default();
+        let mut written = Vec::new();
+        let (wire, answers) = run(config, slices, |sender, encoder, now, slice| {
+            encoder.encode(slice, &mut chunk);
+            let mut cursor = PushCursor::new(slice);
+            loop {
+                if chunked {
+                    sender.push_chunk_until_full(now, &mut chunk, &mut cursor);
+                } else {
+                    sender.push_until_full(now, &mut cursor);
+                }
+                if cursor.is_done() {
+                    break;
+                }
+                match sender.poll_output(now) {
+                    Some(Output::Transmit(bytes)) => {
+                        written.extend_from_slice(&bytes);
+                        sender.on_written(now, bytes.len());
+                    }
+                    Some(_) => {}
+                    None if chunked => {
+                        sender.push_chunk_rest_or_drop(now, &chunk, &mut cursor);
+                    }
+                    None => {
+                        sender.push_rest_or_drop(now, &mut cursor);
+                    }
+                }
+            }
+            format!("{:?}", cursor.finish())
+        });
+        (wire, answers, written)
+    }
+
+    #[test]
+    fn a_chunk_waiting_for_room_is_taken_exactly_as_its_slice() {
+        let slices = mixed_slices();
+        for (config, label) in small_configs() {
+            let direct = run_waiting(&config, &slices, false);
+            let chunked = run_waiting(&config, &slices, true);
+            if matches!(config.overflow, OverflowPolicy::Wait(_)) {
+                assert!(!direct.2.is_empty(), "room was waited for: {label}");
+            }
+            if config.protocol == Protocol::Plaintext {
+                // Adopted chunks make other batches (see the test above).
+                let everything = everything_sent(&config, &slices);
+                for (wire, _, written) in [&direct, &chunked] {
+                    assert!(is_subsequence(wire, &everything), "{label}");
+                    assert!(is_subsequence(written, &everything), "{label}");
+                }
+                continue;
+            }
+            assert_eq!(direct, chunked, "{label}");
+        }
     }
 
     #[test]

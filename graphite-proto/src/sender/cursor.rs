@@ -28,6 +28,8 @@ use super::{PushError, PushManyError};
 #[derive(Debug)]
 pub struct PushCursor<'a> {
     batch: &'a [Datapoint],
+    /// Datapoints in the slice (or the chunk, for a detached cursor).
+    total: usize,
     next: usize,
     failure: Option<PushManyError>,
 }
@@ -37,14 +39,30 @@ impl<'a> PushCursor<'a> {
     pub fn new(batch: &'a [Datapoint]) -> Self {
         Self {
             batch,
+            total: batch.len(),
             next: 0,
             failure: None,
         }
     }
 
+    /// A cursor over `total` datapoints that it does not hold (a chunk's).
+    pub(crate) fn detached(total: usize) -> PushCursor<'static> {
+        PushCursor {
+            batch: &[],
+            total,
+            next: 0,
+            failure: None,
+        }
+    }
+
+    /// Datapoints in the slice.
+    pub(crate) fn total(&self) -> usize {
+        self.total
+    }
+
     /// Whether every datapoint was handed over (accepted or dropped).
     pub fn is_done(&self) -> bool {
-        self.next == self.batch.len()
+        self.next == self.total
     }
 
     /// How many were handed over so far.
@@ -68,13 +86,18 @@ impl<'a> PushCursor<'a> {
         self.next = index + 1;
     }
 
+    /// `count` datapoints from the position on were handed over.
+    pub(crate) fn advance_by(&mut self, count: usize) {
+        self.next += count;
+    }
+
     /// The datapoint at `index` was dropped for `reason` (and counted).
     pub(crate) fn dropped(&mut self, index: usize, reason: PushError) {
         match &mut self.failure {
             Some(e) => e.dropped += 1,
             None => {
                 self.failure = Some(PushManyError {
-                    total: self.batch.len(),
+                    total: self.total,
                     dropped: 1,
                     first_index: index,
                     first_reason: reason,

@@ -439,49 +439,115 @@ impl Sender {
         chunk: &mut Chunk,
     ) -> Result<bool, PushManyError> {
         let policy = self.never_waiting_policy();
-        if self.config.protocol == Protocol::Plaintext
+        if self.adopt_whole(now, chunk) {
+            return Ok(true);
+        }
+        let mut cursor = PushCursor::detached(chunk.len());
+        let wake = self.push_chunk_from(now, chunk, &mut cursor, policy, true);
+        cursor.finish().map(|()| wake)
+    }
+
+    /// Makes `chunk` the open batch without copying it, when it is
+    /// plaintext, fits a batch and the buffer, and the open batch (if any)
+    /// cannot take it whole: copying would only fill the open batch and
+    /// start another, so the open batch goes out as it is instead. The
+    /// chunk gets an emptied buffer of the sender's in exchange.
+    fn adopt_whole(&mut self, now: Instant, chunk: &mut Chunk) -> bool {
+        let adopt = self.config.protocol == Protocol::Plaintext
             && !chunk.is_empty()
             && chunk.all_encoded()
             && !self.closing
             && !self.is_closed()
             && (self.builder.datapoints() == 0 || !self.builder.joins_open(chunk.bytes_len()))
             && chunk.bytes_len() <= self.config.effective_batch_size()
-            && self.held_bytes() + chunk.bytes_len() <= self.config.buffer_capacity
-        {
-            // Copying the chunk would only fill the open batch and start
-            // another: the open batch goes out as it is instead.
-            self.seal_open();
-            // What pushing each line would do: start a batch (its timer
-            // too) and fill it without sealing, with room for every line.
-            let count = chunk.len() as u64;
-            let spare = self.builder.adopt(chunk.take_bytes(), count, now);
-            chunk.give_bytes(spare);
-            self.stats.accepted += count;
-            self.stats.buffered += count;
-            if self.builder.len() >= self.config.effective_batch_size() {
-                self.seal_open();
-            }
-            return Ok(true);
+            && self.held_bytes() + chunk.bytes_len() <= self.config.buffer_capacity;
+        if !adopt {
+            return false;
         }
-        self.push_chunk_items(now, chunk, policy, true)
+        self.seal_open();
+        // What pushing each line would do: start a batch (its timer too)
+        // and fill it without sealing, with room for every line.
+        let count = chunk.len() as u64;
+        let spare = self.builder.adopt(chunk.take_bytes(), count, now);
+        chunk.give_bytes(spare);
+        self.stats.accepted += count;
+        self.stats.buffered += count;
+        if self.builder.len() >= self.config.effective_batch_size() {
+            self.seal_open();
+        }
+        true
     }
 
-    /// Copies `chunk`'s datapoints in one by one, runs of them at once where
-    /// they join the open batch; with `refuse_closing`, a closing sender
-    /// refuses them (room [reserved](Self::reserve) before the close is
-    /// taken anyway).
-    fn push_chunk_items(
+    /// [`push_until_full`](Self::push_until_full) for `cursor`'s slice
+    /// encoded by [`chunk_encoder`](Self::chunk_encoder) into `chunk`: the
+    /// caller that waits for room formats the slice before it takes the
+    /// lock, and under the lock only bytes are copied (or not even those:
+    /// see [`push_chunk_or_drop`](Self::push_chunk_or_drop)). Stops at the first
+    /// datapoint that must wait ([`OverflowPolicy::Wait`]); call again with
+    /// the same chunk and cursor once [`has_room`](Self::has_room) holds,
+    /// or give up with
+    /// [`push_chunk_rest_or_drop`](Self::push_chunk_rest_or_drop).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use graphite_proto::sender::{Chunk, PushCursor, Sender, SenderConfig};
+    /// use graphite_proto::{Datapoint, MetricPath, Protocol};
+    ///
+    /// let mut sender = Sender::new(Instant::now(), SenderConfig::new(Protocol::Plaintext))?;
+    /// let path = MetricPath::new("app.requests")?;
+    /// let batch: Vec<Datapoint> = (0..100).map(|t| Datapoint::new(path.clone(), 1, t)).collect();
+    /// let mut chunk = Chunk::default();
+    /// sender.chunk_encoder().encode(&batch, &mut chunk); // no lock needed
+    /// let mut cursor = PushCursor::new(&batch);
+    /// sender.push_chunk_until_full(Instant::now(), &mut chunk, &mut cursor);
+    /// assert!(cursor.is_done());
+    /// cursor.finish()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn push_chunk_until_full(
+        &mut self,
+        now: Instant,
+        chunk: &mut Chunk,
+        cursor: &mut PushCursor<'_>,
+    ) -> bool {
+        if cursor.position() == 0 && self.adopt_whole(now, chunk) {
+            cursor.advance_by(cursor.total());
+            return true;
+        }
+        self.push_chunk_from(now, chunk, cursor, self.config.overflow, true)
+    }
+
+    /// [`push_rest_or_drop`](Self::push_rest_or_drop) for a slice encoded
+    /// into `chunk`, as [`push_chunk_until_full`](Self::push_chunk_until_full)
+    /// takes it: what a caller whose wait ran out does.
+    pub fn push_chunk_rest_or_drop(
         &mut self,
         now: Instant,
         chunk: &Chunk,
+        cursor: &mut PushCursor<'_>,
+    ) -> bool {
+        let policy = self.never_waiting_policy();
+        self.push_chunk_from(now, chunk, cursor, policy, true)
+    }
+
+    /// Copies `chunk`'s datapoints in from `cursor`'s position, runs of
+    /// them at once where they join the open batch, stopping at the first
+    /// that must wait; with `refuse_closing`, a closing sender refuses them
+    /// (room [reserved](Self::reserve) before the close is taken anyway).
+    /// Returns whether to wake the I/O side.
+    fn push_chunk_from(
+        &mut self,
+        now: Instant,
+        chunk: &Chunk,
+        cursor: &mut PushCursor<'_>,
         policy: OverflowPolicy,
         refuse_closing: bool,
-    ) -> Result<bool, PushManyError> {
+    ) -> bool {
+        debug_assert_eq!(chunk.len(), cursor.total());
         let refused = |sender: &Self| refuse_closing && (sender.closing || sender.is_closed());
         let mut wake = false;
-        let mut failure: Option<PushManyError> = None;
-        let mut index = 0;
-        while index < chunk.len() {
+        while !cursor.is_done() {
+            let index = cursor.position();
             if chunk.all_encoded() && !refused(self) {
                 // Every datapoint that joins the open batch with room in the
                 // buffer, copied at once: what `push_item`'s common case
@@ -500,7 +566,7 @@ impl Sender {
                         self.seal_open();
                         wake = true;
                     }
-                    index += count;
+                    cursor.advance_by(count);
                     continue;
                 }
             }
@@ -517,22 +583,15 @@ impl Sender {
                 (None, Err(invalid)) => Err(self.refuse_invalid(invalid.clone())),
             };
             match result {
-                Ok(w) => wake |= w,
-                Err(reason) => match failure.as_mut() {
-                    Some(f) => f.dropped += 1,
-                    None => {
-                        failure = Some(PushManyError {
-                            total: chunk.len(),
-                            dropped: 1,
-                            first_index: index,
-                            first_reason: reason,
-                        });
-                    }
-                },
+                Ok(w) => {
+                    wake |= w;
+                    cursor.advance_past(index);
+                }
+                Err(PushError::WouldBlock) => return wake,
+                Err(reason) => cursor.dropped(index, reason),
             }
-            index += 1;
         }
-        failure.map_or(Ok(wake), Err)
+        wake
     }
 
     /// The overflow policy of the calls that never wait: `Wait` drops the

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::{Chunk, Sender};
+use super::{Chunk, PushCursor, Sender};
 
 /// Room in a sender's buffer set aside by [`Sender::reserve`] for encoded
 /// datapoints that the caller gathers in a [`Chunk`] of its own, without
@@ -117,9 +117,9 @@ impl Sender {
         let policy = self.never_waiting_policy();
         // Refusals are counted in the stats; the caller has nobody to
         // report them to (it promised acceptance when it reserved).
-        let mut wake = self
-            .push_chunk_items(now, chunk, policy, false)
-            .unwrap_or(true);
+        let mut cursor = PushCursor::detached(chunk.len());
+        let mut wake = self.push_chunk_from(now, chunk, &mut cursor, policy, false);
+        wake |= cursor.finish().is_err();
         if self.closing && !chunk.is_empty() {
             // Pushed before the close: the close's flush covers them.
             self.seal_open();
