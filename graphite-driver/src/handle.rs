@@ -3,7 +3,7 @@
 //! on `event-listener` (which works under any executor and in a blocking
 //! wait). Every time read here comes from the runtime's clock.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
@@ -78,15 +78,51 @@ impl Shared {
 thread_local! {
     /// Each thread's chunk for `push_many`, reused so that handing a slice
     /// over allocates nothing once it has grown.
-    static CHUNK: RefCell<Chunk> = RefCell::new(Chunk::default());
+    static CHUNK: Cell<Chunk> = Cell::new(Chunk::default());
     /// Each thread's datapoint for `push`, encoded before any lock.
-    static ENCODED: RefCell<Encoded> = RefCell::new(Encoded::default());
+    static ENCODED: Cell<Encoded> = Cell::new(Encoded::default());
 }
 
-/// Datapoints a waiting `push_many` encodes and hands over at a time: a
-/// piece of a larger slice (about 40 KB of plaintext) fits a batch, so it
-/// becomes one without a copy.
+/// Datapoints a waiting `push_many` encodes and hands over at a time. A
+/// piece of a larger slice is about 40 KB of typical plaintext lines
+/// (under 65 bytes each), which fits the default 64 KiB batch, so it
+/// becomes a batch without a copy; longer lines or a smaller batch size
+/// are copied, as before.
 const PIECE: usize = 1_000;
+
+/// What a slice handed over in pieces reports: one error for the slice.
+struct PieceFailure {
+    total: usize,
+    failure: Option<PushManyError>,
+}
+
+impl PieceFailure {
+    fn new(total: usize) -> Self {
+        Self {
+            total,
+            failure: None,
+        }
+    }
+
+    /// Adds the outcome of the piece that starts at index `start`.
+    fn add(&mut self, start: usize, result: Result<(), PushManyError>) {
+        let Err(e) = result else { return };
+        match self.failure.as_mut() {
+            Some(f) => f.dropped += e.dropped,
+            None => {
+                self.failure = Some(PushManyError {
+                    total: self.total,
+                    first_index: start + e.first_index,
+                    ..e
+                });
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), PushManyError> {
+        self.failure.map_or(Ok(()), Err)
+    }
+}
 
 /// The memory a thread's chunk keeps between calls, outside the sender's
 /// buffer: a slice larger than this (about 5,000 datapoints) is encoded in
@@ -175,27 +211,13 @@ impl Handle {
     /// Buffers a datapoint already built and returns at once: a full
     /// buffer drops it (counted) under every policy.
     pub(crate) fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
-        let pushed = ENCODED.try_with(|encoded| {
-            // Taken already only if this thread re-entered `push`.
-            let mut encoded = encoded.try_borrow_mut().ok()?;
-            self.shared.encoder.encode_one(dp, &mut encoded);
-            Some(self.push_encoded(&encoded))
-        });
-        if let Ok(Some(result)) = pushed {
-            return result;
-        }
-        // No memory of this thread's to encode into: straight to the core,
-        // after what the thread's lane holds.
-        let runtime = &self.shared.runtime;
-        let clock = || runtime.now();
-        let mut lane = self.shared.lanes.mine();
-        let mut core = self.shared.lock();
-        let handed = lane.hand_over(&mut core, clock);
-        let result = core.push_or_drop_reading(&clock, dp);
-        drop(core);
-        drop(lane);
-        self.wake(handed || matches!(result, Ok(true)));
-        result.map(drop)
+        // This thread's memory for it, taken out for the call (a thread
+        // being torn down gets new memory).
+        let mut encoded = ENCODED.try_with(Cell::take).unwrap_or_default();
+        self.shared.encoder.encode_one(dp, &mut encoded);
+        let result = self.push_encoded(&encoded);
+        let _ = ENCODED.try_with(|kept| kept.set(encoded));
+        result
     }
 
     /// [`push`](Self::push) of a datapoint this thread encoded: into the
@@ -254,26 +276,15 @@ impl Handle {
     }
 
     /// Runs `f` with `batch` encoded, outside any lock, into this thread's
-    /// chunk (which keeps its memory for the next call), or into a chunk of
-    /// its own when this thread's is taken (a re-entered call) or gone.
+    /// chunk, which keeps its memory for the next call (a thread being torn
+    /// down gets new memory).
     fn with_chunk<T>(&self, batch: &[Datapoint], f: impl FnOnce(&mut Chunk) -> T) -> T {
-        let mut f = Some(f);
-        let pooled = CHUNK.try_with(|chunk| {
-            let mut chunk = chunk.try_borrow_mut().ok()?;
-            self.shared.encoder.encode(batch, &mut chunk);
-            let done = (f.take()?)(&mut chunk);
-            chunk.shrink_to(CHUNK_KEPT);
-            Some(done)
-        });
-        match (pooled, f) {
-            (Ok(Some(done)), _) => done,
-            (_, Some(f)) => {
-                let mut chunk = Chunk::default();
-                self.shared.encoder.encode(batch, &mut chunk);
-                f(&mut chunk)
-            }
-            (_, None) => unreachable!("`f` ran and returned"),
-        }
+        let mut chunk = CHUNK.try_with(Cell::take).unwrap_or_default();
+        self.shared.encoder.encode(batch, &mut chunk);
+        let done = f(&mut chunk);
+        chunk.shrink_to(CHUNK_KEPT);
+        let _ = CHUNK.try_with(|kept| kept.set(chunk));
+        done
     }
 
     /// Converts a datapoint, counting a refusal.
@@ -329,9 +340,18 @@ impl Handle {
     /// Applies `change` to the core and wakes the driver, even out of a
     /// blocked write: a flush or close deadline may have come closer.
     fn begin(&self, change: impl FnOnce(&mut core::Sender, Instant)) {
-        // Every push that returned is part of the flush or close.
-        self.shared.hand_over_lanes();
-        change(&mut self.shared.lock(), self.shared.runtime.now());
+        // Every push that returned is part of the flush or close: the lanes
+        // are held until the change is made, so that none takes new room
+        // in between (a push after it goes straight to the core).
+        let mut lanes = self.shared.lanes.lock_all();
+        let now = self.shared.runtime.now();
+        let mut core = self.shared.lock();
+        for lane in &mut lanes {
+            lane.hand_over(&mut core, || now);
+        }
+        change(&mut core, now);
+        drop(core);
+        drop(lanes);
         self.shared.wake.notify(1);
         self.shared.urgent.notify(1);
     }
@@ -471,11 +491,30 @@ impl Handle {
         give_up: impl Future<Output = ()>,
     ) -> Result<(), PushManyError> {
         self.hand_over_mine();
-        // A chunk of this call's own: the wait may resume on another thread.
+        // A chunk of this call's own (the wait may resume on another
+        // thread), a piece at a time, as the blocking form does.
+        let mut give_up = pin!(give_up);
+        let mut gave_up = false;
         let mut chunk = Chunk::default();
-        self.shared.encoder.encode(batch, &mut chunk);
-        self.retry_async(self.push_many_step(batch, &mut chunk), give_up)
-            .await
+        let mut failure = PieceFailure::new(batch.len());
+        for (at, piece) in batch.chunks(PIECE).enumerate() {
+            self.shared.encoder.encode(piece, &mut chunk);
+            let step = self.push_many_step(piece, &mut chunk);
+            let result = if gave_up {
+                // What is left is dropped at once, and counted.
+                self.retry_async(step, std::future::ready(())).await
+            } else {
+                let fired = &mut gave_up;
+                let give_up = give_up.as_mut();
+                self.retry_async(step, async move {
+                    give_up.await;
+                    *fired = true;
+                })
+                .await
+            };
+            failure.add(at * PIECE, result);
+        }
+        failure.finish()
     }
 
     /// [`push_many_wait`](Self::push_many_wait) blocking the thread, up to
@@ -488,27 +527,16 @@ impl Handle {
         self.hand_over_mine();
         // A large slice goes in pieces, each small enough to become a batch
         // without a copy; the wait's deadline is the whole slice's.
-        let mut failure: Option<PushManyError> = None;
+        let mut failure = PieceFailure::new(batch.len());
         for (at, piece) in batch.chunks(PIECE).enumerate() {
             let result = self.with_chunk(piece, |chunk| {
                 self.retry(self.push_many_step(piece, chunk), |l| {
                     l.wait_deadline(deadline).is_some()
                 })
             });
-            if let Err(e) = result {
-                match failure.as_mut() {
-                    Some(f) => f.dropped += e.dropped,
-                    None => {
-                        failure = Some(PushManyError {
-                            total: batch.len(),
-                            first_index: at * PIECE + e.first_index,
-                            ..e
-                        });
-                    }
-                }
-            }
+            failure.add(at * PIECE, result);
         }
-        failure.map_or(Ok(()), Err)
+        failure.finish()
     }
 
     /// Done once `done` holds, the driver has stopped, or (for a blocking
@@ -579,7 +607,7 @@ impl Driver {
         #[cfg(feature = "counters")]
         self.shared.counters.turn();
         // What the threads gathered goes in before the timers run: a lane
-        // never holds a datapoint past the batch it would have joined.
+        // holds nothing past the turn that seals the batch it would join.
         self.shared.hand_over_lanes();
         let now = self.shared.runtime.now();
         let turn = {

@@ -10,14 +10,16 @@
 //! thread's own memory, so the common push touches nothing another core
 //! holds.
 //!
-//! What stays exactly as before is the core's decision: a datapoint goes
-//! into a lane only under a [`Reservation`], which the core grants only
-//! when it can promise to take the lane's datapoints later as it would
-//! have taken them at once; everything else goes straight to the core. A
-//! thread's own datapoints keep their order: before anything of a thread
-//! goes straight to the core, its lane is handed over. The drive loop
-//! hands every lane over at each turn, before the core's timers run, so a
-//! lane never holds a datapoint past the batch it would have joined.
+//! The decision stays the core's: a datapoint goes into a lane only under a
+//! [`Reservation`], which the core grants only when it can promise to
+//! take the lane's datapoints later without a drop or a wait; everything
+//! else goes straight to the core. A thread's own datapoints keep their
+//! order: before anything of a thread goes straight to the core, its lane
+//! is handed over. The drive loop hands every lane over at each turn,
+//! before the core's timers run. With one thread pushing, a datapoint
+//! leaves with the batch it would have joined; when other threads fill
+//! that batch first, it joins the next one, which leaves within a batch
+//! delay of the hand-over.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -102,6 +104,12 @@ impl Lanes {
         self.lanes[thread_number() % self.lanes.len()].lock()
     }
 
+    /// Every lane, locked (in order: no two callers deadlock), for a
+    /// change that no push may slip past.
+    pub(crate) fn lock_all(&self) -> Vec<LaneGuard<'_>> {
+        self.lanes.iter().map(Lane::lock).collect()
+    }
+
     /// Calls `f` with every lane that holds a reservation, locked one at a
     /// time.
     pub(crate) fn each_reserved(&self, mut f: impl FnMut(&mut LaneGuard<'_>)) {
@@ -117,8 +125,9 @@ impl Lane {
     fn lock(&self) -> LaneGuard<'_> {
         LaneGuard {
             lane: self,
-            // A thread that panicked mid-push left whole datapoints or
-            // none: the lane is still usable.
+            // Nothing under a lane's lock calls out of this crate, so a
+            // panic there is a bug of ours; the lane stays usable (a new
+            // reservation starts from an empty chunk).
             staged: self.staged.lock().unwrap_or_else(|p| p.into_inner()),
         }
     }
@@ -157,6 +166,9 @@ impl LaneGuard<'_> {
     /// (call with the lane handed over).
     pub(crate) fn reserve(&mut self, core: &mut core::Sender) {
         debug_assert!(self.staged.reservation.is_none());
+        // Empty after a hand-over; cleared anyway, so that what a hand-over
+        // cut short by a panic left is never handed over twice.
+        self.staged.chunk.clear();
         self.staged.reservation = core.reserve(LANE_BYTES);
         if self.staged.reservation.is_some() {
             // Set while the core is locked: a drive loop that misses it

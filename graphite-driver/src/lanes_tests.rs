@@ -192,31 +192,40 @@ fn under_pressure_every_push_is_answered_at_once() {
 
 #[test]
 fn a_large_waiting_slice_goes_in_pieces_and_reports_as_one() {
-    let sim = SimRuntime::new();
-    let carbon = sim.carbon();
-    carbon.stall();
-    let wait = Duration::from_millis(200);
-    let config = SenderConfig::new(Protocol::Plaintext)
-        .with_replay(None)
-        .with_batch_size(1024)
-        .with_buffer_capacity(4096)
-        .with_overflow(OverflowPolicy::Wait(wait));
-    let sender = spawn(&sim, &carbon, config);
-    sim.run_until_idle();
-    let slice = points("app.pieces", 0, 2_500);
-    let error = sender
-        .push_many_wait_blocking(&slice)
-        .expect_err("no room for most of it");
-    let stats = sender.stats();
-    assert_eq!(error.total, 2_500);
-    assert_eq!(
-        error.first_index as u64, stats.accepted,
-        "{error:?} {stats:?}"
-    );
-    assert_eq!(error.dropped as u64, stats.dropped.buffer_full, "{stats:?}");
-    assert_eq!(stats.accepted + stats.dropped.total(), 2_500, "{stats:?}");
-    assert!(
-        stats.accepted > 0 && stats.buffered_bytes <= 4096,
-        "{stats:?}"
-    );
+    for blocking in [true, false] {
+        let sim = SimRuntime::new();
+        let carbon = sim.carbon();
+        carbon.stall();
+        let wait = Duration::from_millis(200);
+        let config = SenderConfig::new(Protocol::Plaintext)
+            .with_replay(None)
+            .with_batch_size(1024)
+            .with_buffer_capacity(4096)
+            .with_overflow(OverflowPolicy::Wait(wait));
+        let sender = spawn(&sim, &carbon, config);
+        sim.run_until_idle();
+        let slice = points("app.pieces", 0, 2_500);
+        let start = sim.now();
+        let result = if blocking {
+            sender.push_many_wait_blocking(&slice)
+        } else {
+            sim.block_on(sender.push_many_wait(&slice))
+        };
+        let error = result.expect_err("no room for most of it");
+        if !blocking {
+            assert_eq!(sim.now() - start, wait, "one wait for the whole slice");
+        }
+        let stats = sender.stats();
+        assert_eq!(error.total, 2_500);
+        assert_eq!(
+            error.first_index as u64, stats.accepted,
+            "{error:?} {stats:?}"
+        );
+        assert_eq!(error.dropped as u64, stats.dropped.buffer_full, "{stats:?}");
+        assert_eq!(stats.accepted + stats.dropped.total(), 2_500, "{stats:?}");
+        assert!(
+            stats.accepted > 0 && stats.buffered_bytes <= 4096,
+            "{stats:?}"
+        );
+    }
 }

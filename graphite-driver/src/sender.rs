@@ -60,8 +60,9 @@ impl Drop for Joiner {
 /// datapoints of an async task that moved to another worker thread
 /// between two sends: each thread gathers its [`send`](Self::send)s in a
 /// lane of its own (no lock shared with other threads on the common
-/// path), and the lanes reach the buffer in turn, never later than the
-/// batch they would have joined.
+/// path), and the lanes reach the buffer at each turn of the sender's
+/// task: a datapoint leaves with the batch it would have joined, or, when
+/// other threads filled that one first, within a batch delay after it.
 ///
 /// ```
 /// use std::sync::Arc;

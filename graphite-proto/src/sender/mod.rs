@@ -1151,6 +1151,13 @@ impl Sender {
             self.flush_deadline = None;
             self.drop_unwritten(now);
         }
+        if self.reserved_due.is_some_and(|due| now >= due) {
+            // Room reserved after the driver's hand-over, just before this
+            // call: due with the batch now open, or a batch delay from now.
+            // Never left in the past, or the driver would spin.
+            let open = self.builder.first_at().unwrap_or(now);
+            self.reserved_due = (self.reserved > 0).then_some(open + self.config.batch_delay);
+        }
         if self.is_flushed() && !self.closing {
             self.flush_deadline = None;
         }
@@ -1184,6 +1191,11 @@ impl Sender {
             self.disconnect = true;
             self.clock.stop(now);
             self.state = State::Idle { at: now };
+        }
+        if self.closing {
+            // Room still reserved will not be waited for any more.
+            self.reserved = 0;
+            self.reserved_due = None;
         }
         // With a spool, what is unwritten goes to disk instead.
         if self.spill_unwritten() {

@@ -14,18 +14,24 @@ use super::{Chunk, PushCursor, Sender};
 /// and for moving the sender's memory between cores, on every datapoint.
 /// With a reservation each thread gathers datapoints in its own chunk and
 /// takes the lock once per chunk; the sender promises to take the chunk
-/// then exactly as it would have taken each datapoint at once (no drop, no
-/// wait, no later batch), because it grants room only while it is not
-/// closing, a batch is open (whose timer brings the driver round before
-/// the batch is due) and the buffer stays at most half full.
+/// then as it would have taken each datapoint at once (no drop, no wait),
+/// because it grants room only while it is not closing, a batch is open
+/// (whose timer brings the driver round before the batch is due), the
+/// buffer stays at most half full and all reserved room within an eighth
+/// of it. Handed over at the driver's next turn, the datapoints join the
+/// batch they would have joined, or the next one when other callers
+/// filled that one first.
 ///
-/// The contract: every reservation is handed back with
-/// [`push_reserved`](Sender::push_reserved) before the driver's next
+/// The contract: the driver hands every reservation it can reach back with
+/// [`push_reserved`](Sender::push_reserved) before each
 /// [`handle_timeout`](Sender::handle_timeout), and before a
 /// [`flush`](Sender::flush) or [`close`](Sender::close) is asked for.
 /// [`poll_timeout`](Sender::poll_timeout) brings the driver round by the
 /// time the open batch is due (the batch the reserved datapoints would
-/// have joined), and a sender does not close while room is reserved.
+/// have joined); room reserved after a turn's hand-over is due a batch
+/// delay later at most. A sender does not close while room is reserved,
+/// until its close deadline: then the room is forgotten, and datapoints
+/// handed over later are refused as closed (counted).
 ///
 /// ```
 /// use std::time::Instant;
@@ -69,21 +75,31 @@ impl Reservation {
     }
 }
 
+/// Reserved room, even unused, is room other pushes cannot take until it
+/// is handed back (at the driver's next turn at the latest): all of it
+/// together stays within this fraction of the buffer.
+const MAX_RESERVED: usize = 8;
+
 impl Sender {
     /// Sets aside room for `bytes` of encoded datapoints, at most a batch's
     /// worth (see [`Reservation`]), or `None` when the sender cannot promise to take
     /// them later exactly as it would now: it is closing, no batch is open,
-    /// or the buffer would be more than half full. Under pressure every
+    /// the buffer would be more than half full, or the room reserved
+    /// altogether would pass an eighth of the buffer. Under pressure every
     /// datapoint goes straight to the buffer and meets the overflow policy
     /// at once.
     pub fn reserve(&mut self, bytes: usize) -> Option<Reservation> {
         if self.closing || self.is_closed() || self.builder.datapoints() == 0 {
             return None;
         }
-        // A chunk no larger than a batch starts at most one batch.
-        let bytes = bytes.min(self.config.effective_batch_size());
-        let held = bytes + self.builder.overhead();
-        if self.held_bytes() + held > self.config.buffer_capacity / 2 {
+        // A chunk that fits a batch with its framing starts at most one
+        // batch, and a datapoint that fits the chunk fits a batch.
+        let overhead = self.builder.overhead();
+        let bytes = bytes.min(self.config.effective_batch_size() - overhead);
+        let held = bytes + overhead;
+        let capacity = self.config.buffer_capacity;
+        if self.held_bytes() + held > capacity / 2 || self.reserved + held > capacity / MAX_RESERVED
+        {
             return None;
         }
         self.reserved += held;
@@ -110,15 +126,19 @@ impl Sender {
         reservation: Reservation,
     ) -> bool {
         debug_assert!(chunk.bytes_len() <= reservation.bytes);
-        self.reserved -= reservation.held;
+        // A close that gave up at its deadline has forgotten the room.
+        self.reserved = self.reserved.saturating_sub(reservation.held);
         if self.reserved == 0 {
             self.reserved_due = None;
         }
         let policy = self.never_waiting_policy();
         // Refusals are counted in the stats; the caller has nobody to
         // report them to (it promised acceptance when it reserved).
+        // Reserved before the close began: taken while closing, refused
+        // only once the sender has closed.
+        let closed = self.is_closed();
         let mut cursor = PushCursor::detached(chunk.len());
-        let mut wake = self.push_chunk_from(now, chunk, &mut cursor, policy, false);
+        let mut wake = self.push_chunk_from(now, chunk, &mut cursor, policy, closed);
         wake |= cursor.finish().is_err();
         if self.closing && !chunk.is_empty() {
             // Pushed before the close: the close's flush covers them.
@@ -176,8 +196,8 @@ mod tests {
         while let Some(r) = sender.reserve(4 << 10) {
             held.push(r);
         }
-        // Half of 64 KiB, less the open batch's line.
-        assert_eq!(held.len(), 7);
+        // An eighth of 64 KiB at most, reserved altogether.
+        assert_eq!(held.len(), 2);
         assert_eq!(
             sender.stats().buffered_bytes,
             b"app.lane 0 1700000000\n".len()
@@ -261,6 +281,64 @@ mod tests {
             assert_eq!((a.accepted, a.written), (3_000, 3_000));
             assert_eq!(format!("{a:?}"), format!("{b:?}"));
         }
+    }
+
+    #[test]
+    fn reserved_room_is_never_due_in_the_past_after_a_timeout() {
+        // Two threads' lanes, one handed over at each turn while the other
+        // reserves anew: the room is never all given back at once.
+        let start = Instant::now();
+        let config = SenderConfig::new(Protocol::Plaintext);
+        let delay = config.batch_delay;
+        let mut sender = connected(config, start);
+        sender.push(start, &dp(0)).expect("room");
+        let mut lanes = [sender.reserve(1024), sender.reserve(1024)];
+        let mut chunk = Chunk::default();
+        let mut now = start;
+        for turn in 0..50_u32 {
+            now = sender.poll_timeout().expect("room is reserved");
+            assert!(
+                now <= start + delay * (turn + 1),
+                "due within a batch delay"
+            );
+            // The turn hands one lane over; the other thread reserves again
+            // just before the timers run.
+            let (handed, other) = if turn % 2 == 0 { (0, 1) } else { (1, 0) };
+            let reservation = lanes[handed].take().expect("held");
+            sender.push_reserved(now, &mut chunk, reservation);
+            sender.push(now, &dp(i64::from(turn))).expect("room");
+            lanes[handed] = sender.reserve(1024);
+            assert!(lanes[other].is_some());
+            sender.handle_timeout(now);
+            let next = sender.poll_timeout().expect("room is reserved");
+            assert!(next > now, "turn {turn}: due {next:?} is not in the past");
+        }
+        assert!(now >= start + delay * 10, "time moved on");
+    }
+
+    #[test]
+    fn a_close_forgets_reserved_room_at_its_deadline() {
+        let now = Instant::now();
+        let mut sender = connected(SenderConfig::new(Protocol::Plaintext), now);
+        sender.push(now, &dp(0)).expect("room");
+        let lost = sender.reserve(1024).expect("room");
+        let deadline = now + Duration::from_secs(1);
+        sender.close(deadline);
+        let mut wire = Vec::new();
+        write_ready(&mut sender, now, &mut wire);
+        assert!(!sender.is_closed(), "waits for the reserved room");
+        sender.handle_timeout(deadline);
+        write_ready(&mut sender, deadline, &mut wire);
+        assert!(sender.is_closed(), "not past its deadline");
+        // Handed over after the close: refused and counted.
+        let encoder = sender.chunk_encoder();
+        let (mut one, mut chunk) = (Encoded::default(), Chunk::default());
+        encoder.encode_one(&dp(1), &mut one);
+        chunk.push_encoded(&one);
+        sender.push_reserved(deadline, &mut chunk, lost);
+        let stats = sender.stats();
+        assert_eq!((stats.written, stats.dropped.closed), (1, 1), "{stats:?}");
+        assert!(stats.is_consistent(), "{stats:?}");
     }
 
     #[test]
