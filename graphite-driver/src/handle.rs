@@ -3,7 +3,7 @@
 //! on `event-listener` (which works under any executor and in a blocking
 //! wait). Every time read here comes from the runtime's clock.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
@@ -80,7 +80,7 @@ thread_local! {
     /// over allocates nothing once it has grown.
     static CHUNK: Cell<Chunk> = Cell::new(Chunk::default());
     /// Each thread's datapoint for `push`, encoded before any lock.
-    static ENCODED: Cell<Encoded> = Cell::new(Encoded::default());
+    static ENCODED: RefCell<Encoded> = RefCell::new(Encoded::default());
 }
 
 /// Datapoints a waiting `push_many` encodes and hands over at a time. A
@@ -211,13 +211,23 @@ impl Handle {
     /// Buffers a datapoint already built and returns at once: a full
     /// buffer drops it (counted) under every policy.
     pub(crate) fn push(&self, dp: &Datapoint) -> Result<(), PushError> {
-        // This thread's memory for it, taken out for the call (a thread
-        // being torn down gets new memory).
-        let mut encoded = ENCODED.try_with(Cell::take).unwrap_or_default();
-        self.shared.encoder.encode_one(dp, &mut encoded);
-        let result = self.push_encoded(&encoded);
-        let _ = ENCODED.try_with(|kept| kept.set(encoded));
-        result
+        // Borrowed in place: moving it out and back (`Cell::take`) cost a
+        // tenth of the one-by-one rate in the comparison bench.
+        let pushed = ENCODED.try_with(|encoded| {
+            let mut encoded = encoded.try_borrow_mut().ok()?;
+            self.shared.encoder.encode_one(dp, &mut encoded);
+            Some(self.push_encoded(&encoded))
+        });
+        match pushed {
+            Ok(Some(result)) => result,
+            // A thread being torn down (or a re-entered call, which
+            // nothing under this call makes) gets new memory.
+            _ => {
+                let mut encoded = Encoded::default();
+                self.shared.encoder.encode_one(dp, &mut encoded);
+                self.push_encoded(&encoded)
+            }
+        }
     }
 
     /// [`push`](Self::push) of a datapoint this thread encoded: into the

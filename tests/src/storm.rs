@@ -67,11 +67,13 @@ pub fn wait_stored(
 pub struct Spinner(std::process::Child);
 
 impl Spinner {
-    /// Starts the spinning process.
+    /// Starts the spinning process. It stops by itself once this process
+    /// is gone, so that a test killed mid-run leaves no spinner behind.
     pub fn start() -> Self {
         Self(
             std::process::Command::new("sh")
-                .args(["-c", "while :; do :; done"])
+                .args(["-c", r#"while kill -0 "$0" 2>/dev/null; do :; done"#])
+                .arg(std::process::id().to_string())
                 .spawn()
                 .expect("sh starts"),
         )
