@@ -302,11 +302,15 @@ impl MetricPath {
     }
 
     fn build_tagged(series: &str, mut tags: Vec<(&str, &str, usize)>) -> Result<Self, NameError> {
-        check_nodes(series, 0)?;
-        let series = series.trim_start_matches('~');
-        if series.is_empty() {
+        // Carbon strips the leading `~`s; the nodes are checked on what is
+        // left, or "~.a;b=c" would become ".a;b=c", a name with an empty
+        // node that no decoder (ours or carbon's plaintext reader) accepts.
+        let stripped = series.trim_start_matches('~');
+        if stripped.is_empty() {
             return Err(TagError::EmptySeriesName.into());
         }
+        check_nodes(stripped, series.len() - stripped.len())?;
+        let series = stripped;
         for &(tag, value, offset) in &tags {
             tags::validate_tag(tag, value, offset)?;
         }
@@ -748,6 +752,9 @@ mod tests {
             err("~~;a=1"),
             NameError::Tag(TagError::EmptySeriesName)
         ));
+        // What is left once carbon strips the `~`s must be a valid name.
+        assert_eq!(err("~.a;b=c"), NameError::EmptyNode { offset: 1 });
+        assert_eq!(err("~~a.;b=c"), NameError::EmptyNode { offset: 4 });
         assert!(matches!(
             err("cpu;a=1;"),
             NameError::Tag(TagError::MissingEquals { offset: 8 })
