@@ -168,6 +168,9 @@ pub struct Sender {
     /// When the reserved room must have been handed over: the deadline of
     /// the batch open at the first reservation.
     reserved_due: Option<Instant>,
+    /// A close passed its deadline with room reserved: what is handed over
+    /// under it now is refused (counted).
+    reservations_forgotten: bool,
 }
 
 impl Sender {
@@ -198,6 +201,7 @@ impl Sender {
             closing: false,
             reserved: 0,
             reserved_due: None,
+            reservations_forgotten: false,
         })
     }
 
@@ -1194,6 +1198,7 @@ impl Sender {
         }
         if self.closing {
             // Room still reserved will not be waited for any more.
+            self.reservations_forgotten |= self.reserved > 0;
             self.reserved = 0;
             self.reserved_due = None;
         }

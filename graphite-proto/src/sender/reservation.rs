@@ -135,8 +135,8 @@ impl Sender {
         // Refusals are counted in the stats; the caller has nobody to
         // report them to (it promised acceptance when it reserved).
         // Reserved before the close began: taken while closing, refused
-        // only once the sender has closed.
-        let closed = self.is_closed();
+        // once the close has passed its deadline (or closed).
+        let closed = self.is_closed() || self.reservations_forgotten;
         let mut cursor = PushCursor::detached(chunk.len());
         let mut wake = self.push_chunk_from(now, chunk, &mut cursor, policy, closed);
         wake |= cursor.finish().is_err();
@@ -339,6 +339,33 @@ mod tests {
         let stats = sender.stats();
         assert_eq!((stats.written, stats.dropped.closed), (1, 1), "{stats:?}");
         assert!(stats.is_consistent(), "{stats:?}");
+    }
+
+    #[test]
+    fn room_handed_over_after_the_close_deadline_is_refused_even_before_close() {
+        // Carbon is down: the sender is still trying to connect when the
+        // close's deadline passes, so it has not given `Close` yet.
+        let now = Instant::now();
+        let mut sender =
+            Sender::new(now, SenderConfig::new(Protocol::Plaintext)).expect("valid config");
+        assert_eq!(sender.poll_output(now), Some(Output::Connect));
+        sender.push(now, &dp(0)).expect("room");
+        let late = sender.reserve(1024).expect("room");
+        let deadline = now + Duration::from_secs(1);
+        sender.close(deadline);
+        sender.handle_timeout(deadline);
+        let encoder = sender.chunk_encoder();
+        let (mut one, mut chunk) = (Encoded::default(), Chunk::default());
+        encoder.encode_one(&dp(1), &mut one);
+        chunk.push_encoded(&one);
+        sender.push_reserved(deadline, &mut chunk, late);
+        let stats = sender.stats();
+        assert_eq!(
+            (stats.buffered, stats.dropped.deadline, stats.dropped.closed),
+            (0, 1, 1),
+            "{stats:?}"
+        );
+        assert!(sender.is_flushed(), "nothing left to hold the close");
     }
 
     #[test]
