@@ -1,5 +1,5 @@
-//! Per-thread lanes on the simulated runtime: a datapoint gathered in a
-//! lane goes out with the batch it would have joined, never later; threads
+//! Per-thread lanes on the simulated runtime: with one thread, a datapoint
+//! gathered in a lane goes out with the batch it would have joined; threads
 //! pushing at once lose nothing and keep their own order; a thread's other
 //! pushes come after what its lane holds; under pressure every push is
 //! answered at once, as without lanes; and a large waiting slice, handed

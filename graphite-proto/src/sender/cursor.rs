@@ -91,6 +91,23 @@ impl<'a> PushCursor<'a> {
         self.next += count;
     }
 
+    /// Records what pushing the datapoint at `index` gave: handed over (the
+    /// wake it asks for), or dropped and counted; `None` when it must wait
+    /// for room ([`PushError::WouldBlock`]), the cursor staying at it.
+    pub(crate) fn record(&mut self, index: usize, pushed: Result<bool, PushError>) -> Option<bool> {
+        match pushed {
+            Ok(wake) => {
+                self.advance_past(index);
+                Some(wake)
+            }
+            Err(PushError::WouldBlock) => None,
+            Err(reason) => {
+                self.dropped(index, reason);
+                Some(false)
+            }
+        }
+    }
+
     /// The datapoint at `index` was dropped for `reason` (and counted).
     pub(crate) fn dropped(&mut self, index: usize, reason: PushError) {
         match &mut self.failure {

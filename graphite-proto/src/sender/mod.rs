@@ -331,11 +331,23 @@ impl Sender {
         encoded: &Encoded,
     ) -> Result<bool, PushError> {
         let policy = self.never_waiting_policy();
-        if let Some(closed) = self.refuse_closed() {
+        self.push_wire(&mut LazyNow::new(clock), encoded.item(), policy, true)
+    }
+
+    /// Pushes one datapoint already in wire form, or refuses it (counted)
+    /// as closed (with `refuse_closing`) or as the encoder found it invalid.
+    fn push_wire(
+        &mut self,
+        now: &mut LazyNow<'_>,
+        item: Result<&[u8], &PushError>,
+        policy: OverflowPolicy,
+        refuse_closing: bool,
+    ) -> Result<bool, PushError> {
+        if refuse_closing && let Some(closed) = self.refuse_closed() {
             return Err(closed);
         }
-        match encoded.item() {
-            Ok(bytes) => self.push_item(&mut LazyNow::new(clock), &Item::Encoded(bytes), policy),
+        match item {
+            Ok(bytes) => self.push_item(now, &Item::Encoded(bytes), policy),
             Err(invalid) => Err(self.refuse_invalid(invalid.clone())),
         }
     }
@@ -380,13 +392,9 @@ impl Sender {
     pub fn push_until_full(&mut self, now: Instant, cursor: &mut PushCursor<'_>) -> bool {
         let mut wake = false;
         for (index, dp) in cursor.rest() {
-            match self.push(now, dp) {
-                Ok(w) => {
-                    wake |= w;
-                    cursor.advance_past(index);
-                }
-                Err(PushError::WouldBlock) => return wake,
-                Err(reason) => cursor.dropped(index, reason),
+            match cursor.record(index, self.push(now, dp)) {
+                Some(w) => wake |= w,
+                None => return wake,
             }
         }
         wake
@@ -399,13 +407,10 @@ impl Sender {
     pub fn push_rest_or_drop(&mut self, now: Instant, cursor: &mut PushCursor<'_>) -> bool {
         let mut wake = false;
         for (index, dp) in cursor.rest() {
-            match self.push_or_drop(now, dp) {
-                Ok(w) => {
-                    wake |= w;
-                    cursor.advance_past(index);
-                }
-                Err(reason) => cursor.dropped(index, reason),
-            }
+            // Never `None`: dropping never waits.
+            wake |= cursor
+                .record(index, self.push_or_drop(now, dp))
+                .unwrap_or(false);
         }
         wake
     }
@@ -574,25 +579,15 @@ impl Sender {
                     continue;
                 }
             }
-            let closed = if refuse_closing {
-                self.refuse_closed()
-            } else {
-                None
-            };
-            let result = match (closed, chunk.item(index)) {
-                (Some(closed), _) => Err(closed),
-                (None, Ok(bytes)) => {
-                    self.push_item(&mut LazyNow::new(&|| now), &Item::Encoded(bytes), policy)
-                }
-                (None, Err(invalid)) => Err(self.refuse_invalid(invalid.clone())),
-            };
-            match result {
-                Ok(w) => {
-                    wake |= w;
-                    cursor.advance_past(index);
-                }
-                Err(PushError::WouldBlock) => return wake,
-                Err(reason) => cursor.dropped(index, reason),
+            let pushed = self.push_wire(
+                &mut LazyNow::new(&|| now),
+                chunk.item(index),
+                policy,
+                refuse_closing,
+            );
+            match cursor.record(index, pushed) {
+                Some(w) => wake |= w,
+                None => return wake,
             }
         }
         wake

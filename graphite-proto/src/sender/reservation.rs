@@ -169,6 +169,14 @@ mod tests {
         Datapoint::new(path, t, 1_700_000_000 + t)
     }
 
+    /// A chunk of `dp(t)`, encoded by `sender`'s encoder.
+    fn chunk_of(sender: &Sender, t: i64) -> Chunk {
+        let (mut one, mut chunk) = (Encoded::default(), Chunk::default());
+        sender.chunk_encoder().encode_one(&dp(t), &mut one);
+        chunk.push_encoded(&one);
+        chunk
+    }
+
     /// Writes everything ready at `now`.
     fn write_ready(sender: &mut Sender, now: Instant, wire: &mut Vec<u8>) {
         while let Some(output) = sender.poll_output(now) {
@@ -331,10 +339,7 @@ mod tests {
         write_ready(&mut sender, deadline, &mut wire);
         assert!(sender.is_closed(), "not past its deadline");
         // Handed over after the close: refused and counted.
-        let encoder = sender.chunk_encoder();
-        let (mut one, mut chunk) = (Encoded::default(), Chunk::default());
-        encoder.encode_one(&dp(1), &mut one);
-        chunk.push_encoded(&one);
+        let mut chunk = chunk_of(&sender, 1);
         sender.push_reserved(deadline, &mut chunk, lost);
         let stats = sender.stats();
         assert_eq!((stats.written, stats.dropped.closed), (1, 1), "{stats:?}");
@@ -354,10 +359,7 @@ mod tests {
         let deadline = now + Duration::from_secs(1);
         sender.close(deadline);
         sender.handle_timeout(deadline);
-        let encoder = sender.chunk_encoder();
-        let (mut one, mut chunk) = (Encoded::default(), Chunk::default());
-        encoder.encode_one(&dp(1), &mut one);
-        chunk.push_encoded(&one);
+        let mut chunk = chunk_of(&sender, 1);
         sender.push_reserved(deadline, &mut chunk, late);
         let stats = sender.stats();
         assert_eq!(
@@ -383,10 +385,7 @@ mod tests {
             Some(now + delay),
             "due with the open batch"
         );
-        let encoder = sender.chunk_encoder();
-        let (mut one, mut chunk) = (Encoded::default(), Chunk::default());
-        encoder.encode_one(&dp(1), &mut one);
-        chunk.push_encoded(&one);
+        let mut chunk = chunk_of(&sender, 1);
         // A close asked for meanwhile waits for the reserved datapoints.
         sender.close(later + Duration::from_secs(1));
         let mut wire = Vec::new();
